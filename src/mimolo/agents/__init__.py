@@ -1,0 +1,1 @@
+"""Built-in agents, one package each. ``catalog`` lists them as templates."""

@@ -1,0 +1,46 @@
+"""The ``mimolo`` command (also ``python -m mimolo``).
+
+Command groups live one per module and are registered in ``_COMMANDS``; each is imported
+only when used, so ``mimolo --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from mimolo import __version__
+
+# name -> "module:attribute" of a click command or group.
+_COMMANDS: dict[str, str] = {
+    "agent": "mimolo.cli.agent:agent",
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module_name, attr = target.split(":")
+        command: Any = getattr(importlib.import_module(module_name), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mimolo")
+def cli() -> None:
+    """MiMoLo: a local, privacy-first activity monitor and work logger."""
+
+
+def main() -> None:
+    cli(prog_name="mimolo")
+
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,1 @@
+"""Operations: the single authority for agent lifecycle, config, trust and evidence."""

@@ -1,0 +1,59 @@
+"""The shape of ``operations/agent_config.toml``: global settings and agent instances.
+
+Plain data only. Loading, validation against templates and tomlkit edits live in
+``config.py`` / ``config_store.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """``[settings]``: global supervision, ledger and policy settings."""
+
+    heartbeat_interval_s: float = 15.0
+    agent_flush_interval_s: float = 60.0
+    start_timeout_s: float = 3.0
+    hang_timeout_s: float = 120.0
+    stop_grace_s: float = 5.0
+    max_line_bytes: int = 256 * 1024
+    queue_max: int = 1000
+    rate_limit_per_s: float = 1 / 3
+    rate_limit_burst: int = 10
+    restart_backoff_initial_s: float = 1.0
+    restart_backoff_max_s: float = 60.0
+    restart_stable_after_s: float = 60.0
+    quarantine_max_restarts: int = 5
+    quarantine_window_s: float = 300.0
+    ledger_fsync_interval_ms: int = 200
+    diagnostics_retention_days: int = 30
+    cpu_default_budget_percent: float = 2.0
+    cpu_max_budget_percent: float = 10.0
+    cpu_envelope_percent: float = 50.0
+    ops_cpu_budget_percent: float = 5.0
+    cooldown_s: float = 600.0
+    developer_mode: bool = False
+
+
+class InstanceConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """``[instances.<instance_id>]``: one agent instance provisioned from a template."""
+
+    template: str
+    label: str
+    enabled: bool = True
+    flush_interval_s: float | None = None
+    heartbeat_interval_s: float | None = None
+    cpu_budget_percent: float | None = None
+    client_id: str | None = None
+    params: dict[str, Any] = {}
+
+
+class AgentConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    settings: Settings = msgspec.field(default_factory=Settings)
+    instances: dict[str, InstanceConfig] = {}
+
+
+__all__ = ["AgentConfig", "InstanceConfig", "Settings"]

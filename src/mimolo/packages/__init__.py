@@ -1,0 +1,1 @@
+"""Agent packages: format, packer, verifier, installer."""

@@ -1,0 +1,1 @@
+"""Reporters: the reporter protocol and the built-in reporters."""

@@ -1,0 +1,1 @@
+"""The Python agent SDK: BaseAgent, parameter declarations, the conformance checker."""

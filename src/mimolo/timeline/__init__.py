@@ -1,0 +1,1 @@
+"""Evidence reading and derived timelines (pure core)."""
