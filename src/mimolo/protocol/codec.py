@@ -56,8 +56,8 @@ class LineRejected(ProtocolError):
         self.field = field
 
 
-_message_decoder: Final = msgspec.json.Decoder(AgentMessage)
-_command_decoder: Final = msgspec.json.Decoder(AgentCommand)
+_message_decoder: Final[msgspec.json.Decoder[AgentMessage]] = msgspec.json.Decoder(AgentMessage)
+_command_decoder: Final[msgspec.json.Decoder[AgentCommand]] = msgspec.json.Decoder(AgentCommand)
 _encoder: Final = msgspec.json.Encoder()
 
 
@@ -78,9 +78,7 @@ def _classify(err: msgspec.ValidationError, tag_field: str) -> LineRejected:
     return LineRejected("invalid_value", text, field=path or None)
 
 
-def _decode(
-    decoder: msgspec.json.Decoder[_T], line: bytes, max_bytes: int, tag_field: str
-) -> _T:
+def _decode(decoder: msgspec.json.Decoder[_T], line: bytes, max_bytes: int, tag_field: str) -> _T:
     if len(line) > max_bytes:
         raise LineRejected("oversized", f"{len(line)} bytes exceeds the {max_bytes}-byte cap")
     try:

@@ -14,8 +14,12 @@ from typing import Any, Final, Literal
 import msgspec
 
 from mimolo.errors import ConfigError
+from mimolo.sdk import env
 
-ENV_AGENT_CONFIG: Final = "MIMOLO_AGENT_CONFIG"
+ENV_AGENT_CONFIG: Final = env.AGENT_CONFIG
+
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
 
 ParamType = Literal["str", "int", "float", "bool", "choice", "path", "str_list", "path_list"]
 
@@ -63,17 +67,18 @@ def coerce_value(param: Param, value: object, key: str | None = None) -> Any:
     if kind == "bool":
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.lower() in {"true", "1", "yes", "on", "false", "0", "no", "off"}:
-            return value.lower() in {"true", "1", "yes", "on"}
+        if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+            return value.lower() in _TRUE
         raise ConfigError(f"must be true or false, got {value!r}", key=key)
     if kind in ("int", "float"):
         number: float
-        if isinstance(value, bool):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ConfigError(f"must be a number, got {value!r}", key=key)
         try:
-            number = int(value) if kind == "int" else float(value)  # type: ignore[arg-type]
+            number = int(value) if kind == "int" else float(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"must be {'an integer' if kind == 'int' else 'a number'}, got {value!r}", key=key) from None
+            what = "an integer" if kind == "int" else "a number"
+            raise ConfigError(f"must be {what}, got {value!r}", key=key) from None
         if kind == "int" and isinstance(value, float) and not value.is_integer():
             raise ConfigError(f"must be an integer, got {value!r}", key=key)
         if number != number or number in (float("inf"), float("-inf")):
@@ -83,7 +88,8 @@ def coerce_value(param: Param, value: object, key: str | None = None) -> Any:
     if kind == "choice":
         text = _check_str(param, value, key)
         if param.choices is None or text not in param.choices:
-            raise ConfigError(f"must be one of {', '.join(param.choices or ())}, got {text!r}", key=key)
+            allowed = ", ".join(param.choices or ())
+            raise ConfigError(f"must be one of {allowed}, got {text!r}", key=key)
         return text
     if kind in ("str", "path"):
         text = _check_str(param, value, key)
