@@ -1,0 +1,1 @@
+"""agent_template: the documented starting point for a new agent. Copy this package."""
