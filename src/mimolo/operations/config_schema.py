@@ -23,6 +23,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     queue_max: int = 1000
     rate_limit_per_s: float = 1 / 3
     rate_limit_burst: int = 10
+    # Summaries are evidence: they have their own, generous bucket (0 = unlimited).
+    summary_rate_limit_per_s: float = 20.0
+    summary_rate_limit_burst: int = 200
     restart_backoff_initial_s: float = 1.0
     restart_backoff_max_s: float = 60.0
     restart_stable_after_s: float = 60.0
@@ -34,6 +37,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     cpu_max_budget_percent: float = 10.0
     cpu_envelope_percent: float = 50.0
     ops_cpu_budget_percent: float = 5.0
+    resource_sample_interval_s: float = 10.0
     cooldown_s: float = 600.0
     developer_mode: bool = False
 

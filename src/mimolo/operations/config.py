@@ -1,0 +1,222 @@
+"""Loading and validating ``operations/agent_config.toml`` (creating a commented default).
+
+Reading uses ``tomllib``; edits of an existing file go through ``config_store`` (tomlkit) so
+comments survive. Every error names the offending key (``settings.hang_timeout_s``,
+``instances.<id>.params.<name>``).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+
+from mimolo.agents.catalog import AgentTemplate, builtin_templates
+from mimolo.dataroot import DataRoot, write_atomic
+from mimolo.errors import ConfigError
+from mimolo.operations.config_schema import AgentConfig, InstanceConfig, Settings
+from mimolo.sdk.params import validate_params
+from mimolo.slugs import check_label, check_slug
+
+_T = TypeVar("_T")
+TemplateResolver = Callable[[str], AgentTemplate | None]
+
+_AT_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
+_UNKNOWN = re.compile(r"Object contains unknown field `(?P<field>[^`]+)`")
+_MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
+
+# Settings that must be strictly positive / non-negative.
+_POSITIVE = (
+    "heartbeat_interval_s",
+    "agent_flush_interval_s",
+    "start_timeout_s",
+    "hang_timeout_s",
+    "stop_grace_s",
+    "max_line_bytes",
+    "queue_max",
+    "restart_backoff_initial_s",
+    "restart_backoff_max_s",
+    "quarantine_max_restarts",
+    "quarantine_window_s",
+    "resource_sample_interval_s",
+    "ledger_fsync_interval_ms",
+    "diagnostics_retention_days",
+    "cpu_max_budget_percent",
+    "cpu_envelope_percent",
+)
+_NON_NEGATIVE = (
+    "rate_limit_per_s",
+    "rate_limit_burst",
+    "summary_rate_limit_per_s",
+    "summary_rate_limit_burst",
+    "restart_stable_after_s",
+    "cpu_default_budget_percent",
+    "ops_cpu_budget_percent",
+    "cooldown_s",
+)
+_INSTANCE_POSITIVE = ("flush_interval_s", "heartbeat_interval_s", "cpu_budget_percent")
+
+
+def builtin_resolver() -> TemplateResolver:
+    """The default resolver: built-in templates by ``plugin_id``."""
+    templates = builtin_templates()
+    return templates.get
+
+
+def _convert(value: object, kind: type[_T], prefix: str) -> _T:
+    """msgspec.convert with the error mapped to ``ConfigError(key=<prefix>.<path>)``."""
+    try:
+        return msgspec.convert(value, kind, strict=True)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        at = _AT_PATH.search(text)
+        path = at.group("path") if at else ""
+        path = re.sub(r"\[(?:'|\")?([^\]'\"]+)(?:'|\")?\]", r".\1", path).strip(".")
+        message = _AT_PATH.sub("", text)
+        for pattern, what in ((_UNKNOWN, "unknown key"), (_MISSING, "missing required key")):
+            found = pattern.search(text)
+            if found:
+                path = f"{path}.{found.group('field')}" if path else found.group("field")
+                message = what
+                break
+        key = f"{prefix}.{path}" if path else prefix
+        raise ConfigError(message, key=key) from None
+
+
+def _check_settings(settings: Settings) -> None:
+    for name in _POSITIVE:
+        if getattr(settings, name) <= 0:
+            raise ConfigError("must be greater than 0", key=f"settings.{name}")
+    for name in _NON_NEGATIVE:
+        if getattr(settings, name) < 0:
+            raise ConfigError("must not be negative", key=f"settings.{name}")
+    if settings.max_line_bytes < 1024:
+        raise ConfigError("must be at least 1024", key="settings.max_line_bytes")
+    if settings.restart_backoff_max_s < settings.restart_backoff_initial_s:
+        raise ConfigError(
+            "must be >= settings.restart_backoff_initial_s", key="settings.restart_backoff_max_s"
+        )
+
+
+def _check_instance(
+    instance_id: str, inst: InstanceConfig, resolve: TemplateResolver
+) -> InstanceConfig:
+    prefix = f"instances.{instance_id}"
+    check_slug(instance_id, f"{prefix}")
+    check_label(inst.label, f"{prefix}.label")
+    template = resolve(inst.template) if isinstance(inst.template, str) else None
+    if template is None:
+        raise ConfigError(
+            f"unknown template {inst.template!r}", key=f"{prefix}.template", code="unknown_template"
+        )
+    for name in _INSTANCE_POSITIVE:
+        value = getattr(inst, name)
+        if value is not None and value <= 0:
+            raise ConfigError("must be greater than 0", key=f"{prefix}.{name}")
+    if inst.client_id is not None:
+        check_slug(inst.client_id, f"{prefix}.client_id")
+    params = validate_params(template.params, inst.params, prefix=f"{prefix}.params")
+    return msgspec.structs.replace(inst, params=params)
+
+
+def validate_config(raw: Mapping[str, Any], resolve: TemplateResolver) -> AgentConfig:
+    """Convert a parsed TOML document into a checked ``AgentConfig`` (params canonicalised)."""
+    unknown = sorted(set(raw) - {"settings", "instances"})
+    if unknown:
+        raise ConfigError("unknown key (known: settings, instances)", key=unknown[0])
+    settings = _convert(raw.get("settings", {}), Settings, "settings")
+    raw_instances = raw.get("instances", {})
+    if not isinstance(raw_instances, Mapping):
+        raise ConfigError("must be a table of instances", key="instances")
+    parsed = {
+        str(iid): _convert(value, InstanceConfig, f"instances.{iid}")
+        for iid, value in raw_instances.items()
+    }
+    config = AgentConfig(settings=settings, instances=parsed)
+    _check_settings(config.settings)
+    instances = {
+        instance_id: _check_instance(instance_id, inst, resolve)
+        for instance_id, inst in config.instances.items()
+    }
+    return AgentConfig(settings=config.settings, instances=instances)
+
+
+def parse_config_text(text: str, resolve: TemplateResolver) -> AgentConfig:
+    """Parse and validate TOML text."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", code="config_syntax") from None
+    return validate_config(raw, resolve)
+
+
+def default_config_text(templates: Mapping[str, AgentTemplate]) -> str:
+    """The commented first-run file: example instances of the built-ins that exist."""
+    lines = [
+        "# MiMoLo Operations configuration (operations/agent_config.toml).",
+        "# Written by Operations; edit while Operations is stopped, or through",
+        "# `mimolo instances ...` / Control while it runs. Every key is documented",
+        "# in docs/operations.md.",
+        "",
+        "[settings]",
+        "# Seconds between agent heartbeats; 2x this without one marks an agent degraded.",
+        "heartbeat_interval_s = 15.0",
+        "# Seconds between scheduled flushes (one summary per flush) unless an instance says.",
+        "agent_flush_interval_s = 60.0",
+        "# No output at all for this long restarts an agent.",
+        "hang_timeout_s = 120.0",
+        "# Days of diagnostics files to keep.",
+        "diagnostics_retention_days = 30",
+        "",
+    ]
+    example = templates.get("agent_example")
+    if example is not None:
+        mode_param = next((p for p in example.params if p.name in ("mode", "activity_mode")), None)
+        for suffix, mode in (("active", "active"), ("passive", "passive")):
+            lines += [
+                f"[instances.example-{suffix}]",
+                'template = "agent_example"',
+                f'label = "Example ({mode})"',
+                "enabled = true",
+            ]
+            if mode_param is not None:
+                lines += [
+                    "",
+                    f"[instances.example-{suffix}.params]",
+                    f'{mode_param.name} = "{mode}"',
+                ]
+            lines.append("")
+    return "\n".join(lines)
+
+
+def load_config(
+    data_root: DataRoot, resolve: TemplateResolver | None = None, *, create: bool = True
+) -> AgentConfig:
+    """Read, or on first run create, the config file; raise ConfigError naming the key."""
+    resolve = resolve or builtin_resolver()
+    path: Path = data_root.config_path
+    if not path.exists():
+        if not create:
+            return AgentConfig()
+        text = default_config_text(builtin_templates())
+        write_atomic(path, text.encode("utf-8"))
+        return parse_config_text(text, resolve)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text", code="config_syntax") from None
+    return parse_config_text(text, resolve)
+
+
+__all__ = [
+    "TemplateResolver",
+    "builtin_resolver",
+    "default_config_text",
+    "load_config",
+    "parse_config_text",
+    "validate_config",
+]

@@ -1,0 +1,153 @@
+"""Append-only daily JSON-lines files: batched writes, fsync and torn-tail recovery.
+
+Shared by the evidence ledger and diagnostics. A crash can leave the last line of the file
+being written torn (no newline, or not JSON); on start that tail is moved to a quarantine
+file next to it (``YYYYMMDD.<kind>.quarantine.jsonl``) and the file is truncated to its last
+good line, so readers never see half a record and nothing is silently lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import msgspec
+
+from mimolo.dataroot import open_private
+
+log = logging.getLogger(__name__)
+
+_TAIL_PROBE = 4 * 1024 * 1024  # how far back recovery looks for the last newline
+
+
+def quarantine_path(path: Path) -> Path:
+    """``20260101.evidence.jsonl`` -> ``20260101.evidence.quarantine.jsonl``."""
+    name = path.name.removesuffix(".jsonl")
+    return path.with_name(f"{name}.quarantine.jsonl")
+
+
+def _is_json(line: bytes) -> bool:
+    try:
+        msgspec.json.decode(line)
+    except msgspec.DecodeError:
+        return False
+    return True
+
+
+def recover_torn_tail(path: Path) -> int:
+    """Quarantine a torn last line of ``path``; return how many bytes were moved (0 if none)."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return 0
+    if size == 0:
+        return 0
+    with path.open("rb") as fh:
+        start = max(0, size - _TAIL_PROBE)
+        fh.seek(start)
+        tail = fh.read()
+    cut = len(tail)
+    if not tail.endswith(b"\n"):
+        nl = tail.rfind(b"\n")
+        cut = nl + 1 if nl >= 0 else 0
+    # The last complete line must itself be JSON (a crash mid-batch can leave garbage).
+    if cut > 0:
+        prev = tail.rfind(b"\n", 0, cut - 1)
+        line = tail[prev + 1 : cut - 1]
+        if line.strip() and not _is_json(line):
+            cut = prev + 1
+    if cut == len(tail):
+        return 0
+    if cut == 0 and start > 0:
+        log.warning("%s: no newline in the last %d bytes; leaving it as is", path, _TAIL_PROBE)
+        return 0
+    torn = tail[cut:]
+    qpath = quarantine_path(path)
+    fd = open_private(qpath)
+    try:
+        _write_all(fd, torn if torn.endswith(b"\n") else torn + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    with path.open("r+b") as fh:
+        fh.truncate(start + cut)
+        fh.flush()
+        os.fsync(fh.fileno())
+    log.warning("%s: moved a torn tail of %d bytes to %s", path, len(torn), qpath.name)
+    return len(torn)
+
+
+def last_line(path: Path) -> bytes | None:
+    """The last complete line of ``path`` (without newline), or None for an empty file."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None
+    with path.open("rb") as fh:
+        fh.seek(max(0, size - _TAIL_PROBE))
+        tail = fh.read().rstrip(b"\n")
+    if not tail:
+        return None
+    return tail[tail.rfind(b"\n") + 1 :]
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+class DailyAppender:
+    """Owns the open fd of each day's file; one ``os.write`` per batch per day."""
+
+    def __init__(self, path_for_day: Callable[[date], Path]) -> None:
+        self._path_for_day = path_for_day
+        self._fds: dict[date, int] = {}
+        self._dirty: set[date] = set()
+
+    def write(self, day: date, data: bytes) -> None:
+        """Append ``data`` (whole lines) to the file of ``day``."""
+        fd = self._fds.get(day)
+        if fd is None:
+            if self._fds and day > max(self._fds):
+                self._retire_before(day)
+            fd = open_private(self._path_for_day(day))
+            self._fds[day] = fd
+        _write_all(fd, data)
+        self._dirty.add(day)
+
+    def _retire_before(self, day: date) -> None:
+        for old in [d for d in self._fds if d < day]:
+            fd = self._fds.pop(old)
+            if old in self._dirty:
+                os.fsync(fd)
+                self._dirty.discard(old)
+            os.close(fd)
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self._dirty)
+
+    def take_dirty(self) -> list[int]:
+        """The fds written since the last call (on the writer's thread); fsync them next."""
+        fds = [self._fds[day] for day in self._dirty if day in self._fds]
+        self._dirty.clear()
+        return fds
+
+    def fsync(self) -> None:
+        """Make everything written so far durable."""
+        for fd in self.take_dirty():
+            os.fsync(fd)
+
+    def close(self) -> None:
+        """fsync and close every open file."""
+        self.fsync()
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+
+
+__all__ = ["DailyAppender", "last_line", "quarantine_path", "recover_torn_tail"]
