@@ -1,0 +1,93 @@
+"""An in-memory LRU of decoded ledger days, for closed days only (strictly before today UTC).
+
+Entries are keyed on the file's identity (path, size, mtime_ns, inode): a file that changed
+in any of those is re-read, never served stale. Today's file is always read fresh.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from datetime import date
+from pathlib import Path
+
+import msgspec
+
+from mimolo.timeline.models import TimelineSummary
+from mimolo.timeline.reader import ReadWarning, read_file
+
+DEFAULT_MAX_DAYS = 400
+
+
+class FileIdentity(msgspec.Struct, frozen=True):
+    """What must be unchanged for a cached read of a file to still be valid."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+
+
+def file_identity(path: Path) -> FileIdentity | None:
+    """The identity of ``path`` now, or ``None`` when it does not exist."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return FileIdentity(str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+_Entry = tuple[FileIdentity, list[TimelineSummary], list[ReadWarning]]
+
+
+class DayCache:
+    """Thread-safe LRU of ``read_file`` results for closed days; counts hits and misses."""
+
+    def __init__(self, max_days: int = DEFAULT_MAX_DAYS) -> None:
+        if max_days < 1:
+            raise ValueError("max_days must be at least 1")
+        self.max_days = max_days
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def read(
+        self, path: Path, day: date, today: date
+    ) -> tuple[list[TimelineSummary], list[ReadWarning]]:
+        """The file's summaries, from the cache when ``day`` is closed and the file unchanged.
+
+        Callers must not mutate the returned lists (they are shared with the cache).
+        """
+        if day >= today:
+            return read_file(path)
+        before = file_identity(path)
+        if before is None:
+            return [], []
+        key = str(path)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == before:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return entry[1], entry[2]
+            self.misses += 1
+        summaries, warnings = read_file(path)
+        if file_identity(path) == before:  # unchanged while we read it: safe to keep
+            with self._lock:
+                self._entries[key] = (before, summaries, warnings)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.max_days:
+                    self._entries.popitem(last=False)
+        return summaries, warnings
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+__all__ = ["DEFAULT_MAX_DAYS", "DayCache", "FileIdentity", "file_identity"]

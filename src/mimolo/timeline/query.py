@@ -1,0 +1,95 @@
+"""Timeline queries at the edge: read the ledger days of a window, then derive (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+
+from mimolo.dataroot import DataRoot
+from mimolo.errors import ConfigError
+from mimolo.timeline.cache import DayCache
+from mimolo.timeline.derive import derive_timeline
+from mimolo.timeline.models import Timeline, TimelinePolicy, TimelineSummary, to_epoch
+from mimolo.timeline.reader import ReadWarning, evidence_days, read_file
+
+DEFAULT_CACHE = DayCache()
+"""The process-wide cache shared by the CLI and Control."""
+
+
+def _check_window(start: datetime, end: datetime) -> None:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ConfigError("must be timezone-aware (UTC)", key="window")
+    if end <= start:
+        raise ConfigError(
+            f"end {end.isoformat()} is not after start {start.isoformat()}", key="window"
+        )
+
+
+def read_evidence(
+    data_root: DataRoot,
+    start: datetime,
+    end: datetime,
+    *,
+    cache: DayCache | None = DEFAULT_CACHE,
+    now: datetime | None = None,
+) -> tuple[list[TimelineSummary], list[ReadWarning]]:
+    """Summaries overlapping ``[start, end]`` and warnings for lines that could not be used."""
+    _check_window(start, end)
+    today = (now or datetime.now(UTC)).astimezone(UTC).date()
+    lo, hi = to_epoch(start), to_epoch(end)
+    out: list[TimelineSummary] = []
+    warnings: list[ReadWarning] = []
+    for day in evidence_days(start.astimezone(UTC), end.astimezone(UTC)):
+        path = data_root.evidence_file(day)
+        got, warn = cache.read(path, day, today) if cache is not None else read_file(path)
+        out.extend(s for s in got if s.end >= lo and s.start <= hi)
+        warnings.extend(warn)
+    return out, warnings
+
+
+def only_client(
+    summaries: Iterable[TimelineSummary], client_id: str, policy: TimelinePolicy
+) -> Iterator[TimelineSummary]:
+    """The summaries of one client, plus those that belong to no client (e.g. the screen)."""
+    client_of = policy.client_of_instance
+    for s in summaries:
+        client = s.client_id or client_of.get(s.instance_id)
+        if client is None or client == client_id:
+            yield s
+
+
+def timeline_for(
+    data_root: DataRoot,
+    start: datetime,
+    end: datetime,
+    policy: TimelinePolicy | None = None,
+    *,
+    client_id: str | None = None,
+    cache: DayCache | None = DEFAULT_CACHE,
+    now: datetime | None = None,
+) -> tuple[Timeline, list[ReadWarning]]:
+    """Read and derive in one call (the CLI, reports and Control use this)."""
+    policy = policy or TimelinePolicy()
+    summaries, warnings = read_evidence(data_root, start, end, cache=cache, now=now)
+    selected: Iterable[TimelineSummary] = summaries
+    if client_id is not None:
+        selected = only_client(summaries, client_id, policy)
+    timeline = derive_timeline(selected, policy, window=(start, end))
+    if client_id is not None:
+        timeline = _keep_client(timeline, client_id)
+    return timeline, warnings
+
+
+def _keep_client(timeline: Timeline, client_id: str) -> Timeline:
+    """Drop segments of unassigned activity when one client was asked for."""
+    from mimolo.timeline.totals import per_client_totals, per_day_totals
+
+    kept = [("+".join(s.client_ids), s) for s in timeline.segments if client_id in s.client_ids]
+    return Timeline(
+        segments=[s for _, s in kept],
+        per_day=per_day_totals(kept),
+        per_client=per_client_totals(kept),
+    )
+
+
+__all__ = ["DEFAULT_CACHE", "only_client", "read_evidence", "timeline_for"]

@@ -1,0 +1,204 @@
+"""Reading the evidence ledger for a time window, tolerant of torn and invalid lines.
+
+Files are read whole (in large chunks for big files), split with ``bytes.split`` and decoded
+by msgspec straight into typed views; nothing walks Python dicts per line. A bad line is a
+``ReadWarning`` naming ``file:line`` and never stops the read.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import msgspec
+
+from mimolo.protocol.messages import ActivityMode
+from mimolo.timeline.models import TimelineSummary, to_epoch
+
+logger = logging.getLogger(__name__)
+
+_CHUNK_BYTES = 16 * 1024 * 1024
+
+
+class ReadWarning(msgspec.Struct, frozen=True):
+    """A ledger line that could not be used, and why."""
+
+    path: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+# The reader's view of a ledger line: ``mimolo.protocol.evidence.EvidenceView`` narrowed to
+# the fields derivation reads. msgspec skips the rest without parsing it (``received_at``,
+# ``id``, the agent's other data), and ``gc=False`` keeps millions of views off the GC's books.
+
+
+class _Signal(msgspec.Struct, frozen=True, gc=False):
+    mode: ActivityMode
+    keep_alive: bool | None = None
+
+
+class _Window(msgspec.Struct, frozen=True, gc=False):
+    start: datetime
+    end: datetime
+
+
+class _Data(msgspec.Struct, frozen=True, gc=False):
+    activity_signal: _Signal | None = None
+    window: _Window | None = None
+    client_id: str | None = None
+
+
+class _Record(msgspec.Struct, frozen=True, gc=False):
+    type: str
+    timestamp: datetime
+    data: _Data = _Data()
+
+
+class _View(msgspec.Struct, frozen=True, gc=False):
+    seq: int
+    plugin_id: str
+    instance_id: str
+    record: _Record
+
+
+_decoder = msgspec.json.Decoder(_View)
+
+
+def _epoch(value: datetime) -> float:
+    return value.timestamp() if value.tzinfo is not None else to_epoch(value)
+
+
+def _summary(view: _View) -> TimelineSummary:
+    """The compact summary of a view; raises ValueError for a reversed window."""
+    rec = view.record
+    data = rec.data
+    window = data.window
+    if window is None:
+        start = end = _epoch(rec.timestamp)
+    else:
+        start, end = _epoch(window.start), _epoch(window.end)
+        if end < start:
+            raise ValueError("window.end is before window.start")
+    signal = data.activity_signal
+    if signal is None:
+        return TimelineSummary(
+            view.instance_id, view.plugin_id, start, end, "passive", None, data.client_id
+        )
+    return TimelineSummary(
+        view.instance_id,
+        view.plugin_id,
+        start,
+        end,
+        signal.mode,
+        signal.keep_alive,
+        data.client_id,
+    )
+
+
+def _decode_one(
+    line: bytes, path: str, lineno: int, out: list[TimelineSummary], warnings: list[ReadWarning]
+) -> None:
+    try:
+        view = _decoder.decode(line)
+    except (msgspec.DecodeError, ValueError) as exc:
+        warnings.append(ReadWarning(path, lineno, f"invalid line: {exc}"))
+        return
+    if view.record.type != "summary":
+        warnings.append(ReadWarning(path, lineno, f"not a summary: {view.record.type!r}"))
+        return
+    try:
+        out.append(_summary(view))
+    except ValueError as exc:
+        warnings.append(ReadWarning(path, lineno, f"invalid summary: {exc}"))
+
+
+def parse_lines(
+    data: bytes, path: str, first_line: int = 1
+) -> tuple[list[TimelineSummary], list[ReadWarning]]:
+    """Decode newline-separated ledger lines; bad lines become warnings, good ones survive."""
+    out: list[TimelineSummary] = []
+    warnings: list[ReadWarning] = []
+    lines = data.split(b"\n")
+    torn = lines.pop() if lines else b""
+    decode = _decoder.decode
+    append = out.append
+    lineno = first_line - 1
+    for line in lines:
+        lineno += 1
+        try:
+            view = decode(line)
+            if view.record.type == "summary":
+                append(_summary(view))
+                continue
+        except (msgspec.DecodeError, ValueError):
+            pass
+        if line.strip():
+            _decode_one(line, path, lineno, out, warnings)
+    if torn.strip():
+        lineno = first_line + len(lines)
+        try:
+            view = decode(torn)
+        except (msgspec.DecodeError, ValueError):
+            warnings.append(ReadWarning(path, lineno, "torn line (no newline at end of file)"))
+        else:
+            _decode_one(torn, path, lineno, out, warnings)
+    return out, warnings
+
+
+def read_file(path: Path) -> tuple[list[TimelineSummary], list[ReadWarning]]:
+    """Every usable summary of one ledger file (missing file: nothing, no warning)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return [], []
+    out: list[TimelineSummary] = []
+    warnings: list[ReadWarning] = []
+    with os.fdopen(fd, "rb") as fh:
+        pending = b""
+        line_no = 1
+        while chunk := fh.read(_CHUNK_BYTES):
+            buf = pending + chunk
+            cut = buf.rfind(b"\n") + 1
+            pending = buf[cut:]
+            got, warn = parse_lines(buf[:cut], str(path), line_no)
+            line_no += buf.count(b"\n", 0, cut)
+            out.extend(got)
+            warnings.extend(warn)
+        if pending:
+            got, warn = parse_lines(pending, str(path), line_no)
+            out.extend(got)
+            warnings.extend(warn)
+    return out, warnings
+
+
+def evidence_days(start: datetime, end: datetime) -> list[date]:
+    """Ledger days to read for ``[start, end]``: the overlapped days plus one either side."""
+    first = start.date() - timedelta(days=1)
+    last = end.date() + timedelta(days=1)
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def overlapping(
+    summaries: list[TimelineSummary], start: datetime, end: datetime
+) -> Iterator[TimelineSummary]:
+    """Summaries whose span touches ``[start, end]``."""
+    lo, hi = to_epoch(start), to_epoch(end)
+    for s in summaries:
+        if s.end >= lo and s.start <= hi:
+            yield s
+
+
+__all__ = [
+    "ReadWarning",
+    "evidence_days",
+    "overlapping",
+    "parse_lines",
+    "read_file",
+]

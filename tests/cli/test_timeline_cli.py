@@ -1,0 +1,122 @@
+"""``mimolo demo-data`` and ``mimolo timeline`` through click's runner on a temp data root."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from mimolo.cli import cli
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.output
+
+
+def test_demo_then_timeline_json(tmp_path: Path) -> None:
+    code, out = run(
+        "demo-data",
+        "--days",
+        "3",
+        "--seed",
+        "2",
+        "--end",
+        "2026-03-04",
+        "--data-dir",
+        str(tmp_path),
+    )
+    assert code == 0, out
+    assert "summaries" in out
+    code, out = run(
+        "timeline",
+        "--from",
+        "2026-03-02",
+        "--to",
+        "2026-03-04",
+        "--json",
+        "--data-dir",
+        str(tmp_path),
+    )
+    assert code == 0, out
+    payload = json.loads(out.strip().splitlines()[-1])
+    assert payload["from"] == "2026-03-02T00:00:00Z"
+    assert payload["to"] == "2026-03-05T00:00:00Z"
+    assert payload["segments"]
+    total = sum(s["duration_s"] for s in payload["segments"])
+    assert abs(total - payload["total_s"]) < 1e-6
+    assert abs(sum(payload["per_client"].values()) - total) < 1e-6
+
+
+def test_timeline_table_client_filter_and_cooldown(tmp_path: Path) -> None:
+    run("demo-data", "--days", "2", "--end", "2026-03-03", "--data-dir", str(tmp_path))
+    code, out = run(
+        "timeline",
+        "--from",
+        "2026-03-02",
+        "--to",
+        "2026-03-03",
+        "--client",
+        "acme",
+        "--data-dir",
+        str(tmp_path),
+    )
+    assert code == 0, out
+    assert "Per client" in out and "acme" in out
+    assert "globex" not in out
+    code, long = run(
+        "timeline",
+        "--from",
+        "2026-03-02",
+        "--to",
+        "2026-03-03",
+        "--json",
+        "--cooldown",
+        "3600",
+        "--data-dir",
+        str(tmp_path),
+    )
+    code2, short = run(
+        "timeline",
+        "--from",
+        "2026-03-02",
+        "--to",
+        "2026-03-03",
+        "--json",
+        "--cooldown",
+        "60",
+        "--data-dir",
+        str(tmp_path),
+    )
+    assert code == code2 == 0
+    n_long = len(json.loads(long.strip().splitlines()[-1])["segments"])
+    n_short = len(json.loads(short.strip().splitlines()[-1])["segments"])
+    assert n_long < n_short
+
+
+def test_warnings_are_printed(tmp_path: Path) -> None:
+    run("demo-data", "--days", "1", "--end", "2026-03-02", "--data-dir", str(tmp_path))
+    ledger = tmp_path / "operations" / "evidence" / "2026" / "20260302.evidence.jsonl"
+    with ledger.open("ab") as fh:
+        fh.write(b"not json\n")
+    code, out = run(
+        "timeline", "--from", "2026-03-02", "--to", "2026-03-02", "--data-dir", str(tmp_path)
+    )
+    assert code == 0
+    assert "warning:" in out and "20260302.evidence.jsonl" in out
+
+
+def test_bad_dates_and_empty_window(tmp_path: Path) -> None:
+    code, out = run("timeline", "--from", "yesterday", "--data-dir", str(tmp_path))
+    assert code == 2 and "not a date" in out
+    code, out = run(
+        "timeline", "--from", "2026-03-05", "--to", "2026-03-01", "--data-dir", str(tmp_path)
+    )
+    assert code == 2 and "after --from" in out
+    code, out = run(
+        "timeline", "--from", "2026-03-01", "--to", "2026-03-01", "--data-dir", str(tmp_path)
+    )
+    assert code == 0 and "No work segments" in out
+    code, out = run("demo-data", "--end", "March", "--data-dir", str(tmp_path))
+    assert code == 2
