@@ -16,6 +16,8 @@ from mimolo import __version__
 # name -> "module:attribute" of a click command or group.
 _COMMANDS: dict[str, str] = {
     "agent": "mimolo.cli.agent:agent",
+    "timeline": "mimolo.cli.timeline:timeline",
+    "demo-data": "mimolo.cli.demo:demo_data",
 }
 
 
