@@ -9,6 +9,7 @@ human message. Catch at boundaries, report with context, keep running.
     ├── DataRootError        the data root is unusable (permissions, locked by another pid)
     │   └── AlreadyRunning   another Operations holds the singleton lock
     ├── IpcError             a control-socket request failed (carries the server's code)
+    │   └── OperationsUnavailable  nothing answers on the control socket
     ├── LedgerError          evidence cannot be written or read
     ├── TrustError           a package signature, allowlist or version check failed
     ├── PackageError         a package is malformed or hostile
@@ -63,6 +64,12 @@ class IpcError(MimoloError):
     code = "ipc_error"
 
 
+class OperationsUnavailable(IpcError):
+    """Operations is not running (or the socket cannot be reached)."""
+
+    code = "ops_unavailable"
+
+
 class LedgerError(MimoloError):
     code = "ledger_error"
 
@@ -95,6 +102,7 @@ __all__ = [
     "IpcError",
     "LedgerError",
     "MimoloError",
+    "OperationsUnavailable",
     "PackageError",
     "ProtocolError",
     "ReportError",

@@ -1,0 +1,125 @@
+"""Runtime commands: ``ping``, ``get_status``, ``shutdown_operations``, ``get_diagnostics_tail``."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any, Final, Literal
+
+import msgspec
+
+from mimolo import APP_VERSION, PROTOCOL_VERSION
+from mimolo.ipc.types import API_VERSION, utc_now_iso
+from mimolo.operations.control_server import CommandRegistry, InvalidField
+from mimolo.operations.ipc_context import IpcContext, resolve
+from mimolo.slugs import check_slug
+
+log = logging.getLogger(__name__)
+
+MAX_TAIL: Final = 1000
+TAIL_BYTES_BUDGET: Final = 512 * 1024
+_LEVELS: Final = {"debug": 0, "info": 1, "warning": 2, "error": 3}
+_encoder: Final = msgspec.json.Encoder()
+
+
+class DiagnosticsTailParams(msgspec.Struct, forbid_unknown_fields=True):
+    limit: int = 100
+    instance_id: str | None = None
+    level: Literal["debug", "info", "warning", "error"] | None = None
+    kind: str | None = None
+
+
+def _level_of(record: dict[str, Any]) -> int:
+    level = record.get("level")
+    if isinstance(level, str) and level in _LEVELS:
+        return _LEVELS[level]
+    return _LEVELS["error"] if record.get("kind") == "error" else _LEVELS["info"]
+
+
+def select_tail(
+    records: list[dict[str, Any]], params: DiagnosticsTailParams, budget: int = TAIL_BYTES_BUDGET
+) -> tuple[list[dict[str, Any]], bool]:
+    """Newest-last records passing the filters, within ``limit`` and a byte budget.
+
+    Returns ``(records, truncated)``; ``truncated`` says older matches were left out.
+    """
+    minimum = _LEVELS[params.level] if params.level else 0
+    matches = [
+        r
+        for r in records
+        if (params.instance_id is None or r.get("instance_id") == params.instance_id)
+        and (params.kind is None or r.get("kind") == params.kind)
+        and _level_of(r) >= minimum
+    ]
+    chosen: list[dict[str, Any]] = []
+    used = 0
+    for record in reversed(matches):
+        if len(chosen) >= params.limit:
+            break
+        size = len(_encoder.encode(record))
+        if used + size > budget:
+            break
+        chosen.append(record)
+        used += size
+    chosen.reverse()
+    return chosen, len(chosen) < len(matches)
+
+
+def agent_counts(states: list[Any]) -> dict[str, int]:
+    """How many agents are in each state (``running``, ``stopped`` …)."""
+    counts: Counter[str] = Counter()
+    for state in states:
+        value = getattr(state, "state", None)
+        if value is None and isinstance(state, dict):
+            value = state.get("state")
+        counts[str(value)] += 1
+    return dict(sorted(counts.items()))
+
+
+def register(registry: CommandRegistry, ctx: IpcContext) -> None:
+    """Add the runtime commands to ``registry``."""
+
+    async def ping(_: object) -> dict[str, Any]:
+        """Liveness: cheap, touches nothing."""
+        return {"pong": True, "pid": ctx.pid, "uptime_s": ctx.uptime_s()}
+
+    async def get_status(_: object) -> dict[str, Any]:
+        """Operations at a glance: versions, paths, uptime and agent counts."""
+        states = list(await resolve(ctx.supervisor.states()))
+        return {
+            "app_version": APP_VERSION,
+            "api_version": API_VERSION,
+            "protocol_version": PROTOCOL_VERSION,
+            "pid": ctx.pid,
+            "started_at": ctx.started_at,
+            "uptime_s": ctx.uptime_s(),
+            "now": utc_now_iso(),
+            "data_dir": str(ctx.data_root.root),
+            "agents": {"total": len(states), "by_state": agent_counts(states)},
+            **ctx.status_extra(),
+        }
+
+    async def shutdown_operations(_: object) -> dict[str, Any]:
+        """Ask Operations to stop every agent gracefully and exit; answers first."""
+        log.info("shutdown requested over the control socket")
+        ctx.diagnostics.record("lifecycle", level="info", event="shutdown_requested", via="ipc")
+        ctx.request_shutdown()
+        return {"shutting_down": True}
+
+    async def get_diagnostics_tail(params: DiagnosticsTailParams) -> dict[str, Any]:
+        """The newest diagnostics records, filtered, bounded, with a ``truncated`` flag."""
+        if not 1 <= params.limit <= MAX_TAIL:
+            raise InvalidField("limit", f"must be between 1 and {MAX_TAIL}")
+        if params.instance_id is not None:
+            check_slug(params.instance_id, "instance_id")
+        source = ctx.diagnostics.tail(MAX_TAIL, instance_id=params.instance_id)
+        records, truncated = select_tail(source, params)
+        return {"records": records, "count": len(records), "truncated": truncated}
+
+    registry.add("ping", ping)
+    registry.add("get_status", get_status)
+    registry.add("shutdown_operations", shutdown_operations)
+    registry.add("get_diagnostics_tail", get_diagnostics_tail, DiagnosticsTailParams)
+
+
+__all__ = ["MAX_TAIL", "DiagnosticsTailParams", "agent_counts", "register", "select_tail"]
