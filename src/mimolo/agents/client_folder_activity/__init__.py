@@ -1,0 +1,1 @@
+"""client_folder_activity: counts file changes in a client's project folders."""
