@@ -1,0 +1,169 @@
+"""``mimolo control`` (the local web app) and ``mimolo up`` (Operations, then Control)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import logging.handlers
+import os
+import subprocess
+import sys
+import time
+import webbrowser
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+
+from mimolo.dataroot import ENV_DATA_DIR, DataRoot, ensure_private_dir
+from mimolo.errors import IpcError, MimoloError
+
+console = Console(stderr=True)
+log = logging.getLogger("mimolo.control")
+
+OPS_START_TIMEOUT_S = 30.0
+
+
+def _setup_logging(root: DataRoot, verbose: bool) -> None:
+    """Rich console output plus a rotating ``logs/control.log`` (0600)."""
+    ensure_private_dir(root.logs_dir)
+    log_file = root.logs_dir / "control.log"
+    handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=3)
+    os.chmod(log_file, 0o600)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    console_handler = RichHandler(console=console, show_path=False, markup=False)
+    console_handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        handlers=[console_handler, handler],
+        force=True,
+    )
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+
+
+def _headless() -> bool:
+    """No display to open a browser on."""
+    linux = sys.platform.startswith("linux")
+    return linux and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def ops_answers(root: DataRoot, timeout: float = 2.0) -> bool:
+    """Whether Operations answers ``ping`` on the data root's socket."""
+    from mimolo.ipc.client import request_sync
+
+    try:
+        request_sync(root.socket_path, "ping", timeout=timeout)
+    except (IpcError, OSError):
+        return False
+    return True
+
+
+def start_operations(root: DataRoot, timeout: float = OPS_START_TIMEOUT_S) -> int:
+    """Start ``python -m mimolo ops`` detached and wait until it answers; return its pid."""
+    ensure_private_dir(root.logs_dir)
+    env = {**os.environ, ENV_DATA_DIR: str(root.root)}
+    log_path = root.logs_dir / "ops-console.log"
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mimolo", "ops"],
+            stdin=subprocess.DEVNULL,
+            stdout=fd,
+            stderr=fd,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
+    finally:
+        os.close(fd)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ops_answers(root, timeout=1.0):
+            return proc.pid
+        code = proc.poll()
+        if code is not None:
+            raise MimoloError(
+                f"Operations exited with status {code} while starting; see {log_path}",
+                code="ops_start_failed",
+            )
+        time.sleep(0.2)
+    raise MimoloError(
+        f"Operations did not answer within {timeout:g} s; see {log_path}", code="ops_start_timeout"
+    )
+
+
+def run_control(root: DataRoot, port: int, open_browser: bool) -> None:
+    """Serve Control on 127.0.0.1 until interrupted."""
+    from mimolo.control import Auth, bind_loopback, control_url, create_app, serve
+
+    auth = Auth()
+    try:
+        sock = bind_loopback(port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc}") from exc
+    bound_port = sock.getsockname()[1]
+    url = control_url(bound_port, auth.token)
+    app = create_app(root, auth=auth)
+    console.print(f"[bold]MiMoLo Control[/] on [link={url}]{url}[/link]", soft_wrap=True)
+    console.print("Keep this link private: it signs you in. Ctrl+C stops Control.")
+    # The URL also goes to stdout alone, for scripts.
+    click.echo(url)
+    if open_browser and not _headless():
+        webbrowser.open(url)
+    try:
+        asyncio.run(serve(app, sock))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+
+
+_port = click.option(
+    "--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+    help="TCP port on 127.0.0.1 (0 picks a free one).",
+)  # fmt: skip
+_data_dir = click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Data root (default: MIMOLO_DATA_DIR or the user data dir).",
+)  # fmt: skip
+_no_open = click.option("--no-open", is_flag=True, help="Do not open a browser.")
+_verbose = click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+
+
+@click.command("control")
+@_port
+@_data_dir
+@_no_open
+@_verbose
+def control(port: int, data_dir: Path | None, no_open: bool, verbose: bool) -> None:
+    """Serve the Control web app on 127.0.0.1 and print its sign-in link."""
+    root = DataRoot.resolve(data_dir).ensure()
+    _setup_logging(root, verbose)
+    if not ops_answers(root):
+        console.print("[yellow]Operations is not running:[/] Control is read-only until it is.")
+    run_control(root, port, not no_open)
+
+
+@click.command("up")
+@_port
+@_data_dir
+@_no_open
+@_verbose
+def up(port: int, data_dir: Path | None, no_open: bool, verbose: bool) -> None:
+    """Start Operations (if it is not running), then Control."""
+    root = DataRoot.resolve(data_dir).ensure()
+    _setup_logging(root, verbose)
+    if ops_answers(root):
+        console.print("Operations is already running.")
+    else:
+        console.print("Starting Operations…")
+        try:
+            pid = start_operations(root)
+        except MimoloError as exc:
+            raise click.ClickException(exc.message) from exc
+        console.print(f"Operations is running (pid {pid}); it keeps running after Control stops.")
+    run_control(root, port, not no_open)
+
+
+__all__ = ["control", "ops_answers", "run_control", "start_operations", "up"]

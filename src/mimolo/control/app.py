@@ -1,0 +1,85 @@
+"""The Control application factory: routes, middleware, and the Operations link's lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from mimolo.control.auth import Auth, AuthMiddleware
+from mimolo.control.context import STATIC_DIR, ControlState
+from mimolo.control.headers import SecurityHeadersMiddleware
+from mimolo.control.ops_link import OpsLink
+from mimolo.control.report_jobs import ReportJobs
+from mimolo.control.responses import refusal_response
+from mimolo.control.routes import dashboard, evidence, instances, logs, reports, timeline
+from mimolo.dataroot import DataRoot
+
+log = logging.getLogger(__name__)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return refusal_response(request.scope, 404, "Not found", "There is nothing at this address.")
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("request failed: %s %s", request.method, request.url.path, exc_info=exc)
+    return refusal_response(request.scope, 500, "Internal error", "Details are in Control's log.")
+
+
+def create_app(
+    data_root: DataRoot,
+    *,
+    auth: Auth | None = None,
+    ops: OpsLink | None = None,
+) -> Starlette:
+    """A Control app for ``data_root``; ``auth.token`` is the launch token to print."""
+    state = ControlState(
+        data_root=data_root,
+        auth=auth or Auth(),
+        ops=ops or OpsLink(data_root.socket_path),
+        jobs=ReportJobs(),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        monitor = asyncio.create_task(state.ops.run(), name="ops-link")
+        try:
+            yield
+        finally:
+            monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await monitor
+            await state.jobs.aclose()
+
+    app = Starlette(
+        routes=[
+            *dashboard.routes,
+            *instances.routes,
+            *logs.routes,
+            *evidence.routes,
+            *timeline.routes,
+            *reports.routes,
+            Mount("/static", StaticFiles(directory=Path(STATIC_DIR)), name="static"),
+        ],
+        middleware=[
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(AuthMiddleware, auth=state.auth),
+        ],
+        exception_handlers={404: _not_found, 500: _server_error},
+        lifespan=lifespan,
+    )
+    app.state.control = state
+    return app
+
+
+__all__ = ["create_app"]

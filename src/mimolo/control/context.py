@@ -1,0 +1,133 @@
+"""The state every Control route shares, and the page renderer that adds the common context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.templating import Jinja2Templates
+
+from mimolo import __version__
+from mimolo.control.auth import Auth, Session
+from mimolo.control.ops_link import OpsLink
+from mimolo.control.report_jobs import ReportJobs
+from mimolo.dataroot import DataRoot
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+DASH = "\u2013"
+
+NAV = (
+    ("dashboard", "/", "Dashboard"),
+    ("logs", "/logs", "Operations log"),
+    ("evidence", "/evidence", "Evidence"),
+    ("timeline", "/timeline", "Timeline"),
+    ("reports", "/reports", "Reports"),
+)
+
+
+def _duration(seconds: Any) -> str:
+    """``3h 05m`` / ``42s`` for a number of seconds (a dash when unknown)."""
+    if not isinstance(seconds, (int, float)):
+        return DASH
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m {seconds % 60:02d}s"
+    return f"{minutes // 60}h {minutes % 60:02d}m"
+
+
+def _number(value: Any, digits: int = 1) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return DASH
+    return f"{value:.{digits}f}"
+
+
+def _when(value: Any) -> str:
+    """A timestamp as ``YYYY-MM-DD HH:MM:SS UTC``; passes other text through."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    else:
+        return DASH
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def make_templates() -> Jinja2Templates:
+    """Jinja2 with autoescaping on for every template."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["duration"] = _duration
+    env.filters["number"] = _number
+    env.filters["when"] = _when
+    return Jinja2Templates(env=env)
+
+
+@dataclass
+class ControlState:
+    """Everything the routes need: data root, auth, the Operations link, report jobs."""
+
+    data_root: DataRoot
+    auth: Auth
+    ops: OpsLink
+    jobs: ReportJobs
+    templates: Jinja2Templates = field(default_factory=make_templates)
+
+
+def control_state(request: Request) -> ControlState:
+    state: ControlState = request.app.state.control
+    return state
+
+
+def session_of(request: Request) -> Session:
+    session: Session = request.state.session
+    return session
+
+
+def render(
+    request: Request, name: str, page: str, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """Render a page or fragment with the common context (CSRF token, Operations, nav)."""
+    state = control_state(request)
+    base = {
+        "csrf_token": session_of(request).csrf_token,
+        "ops": state.ops,
+        "page": page,
+        "nav": NAV,
+        "version": __version__,
+        "data_root": str(state.data_root.root),
+    }
+    response: HTMLResponse = state.templates.TemplateResponse(
+        request, name, {**base, **context}, status_code=status_code
+    )
+    return response
+
+
+__all__ = [
+    "NAV",
+    "STATIC_DIR",
+    "TEMPLATES_DIR",
+    "ControlState",
+    "control_state",
+    "make_templates",
+    "render",
+    "session_of",
+]

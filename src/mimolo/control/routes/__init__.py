@@ -1,0 +1,1 @@
+"""Control's routes, one module per view."""

@@ -1,0 +1,102 @@
+"""The evidence viewer: raw ledger lines for a window, with derived segments beside them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mimolo.control.context import control_state, render
+from mimolo.control.evidence_reader import RawRecord, read_raw_evidence
+from mimolo.slugs import is_slug
+from mimolo.timeline.derive import derive_timeline
+from mimolo.timeline.models import Segment, TimelinePolicy, TimelineSummary, to_epoch
+
+
+def parse_day(text: str | None, default: date) -> date:
+    """``YYYY-MM-DD`` or ``default`` when absent or malformed."""
+    try:
+        return date.fromisoformat(text) if text else default
+    except ValueError:
+        return default
+
+
+def parse_clock(text: str | None, default: time) -> time:
+    """``HH:MM`` or ``default``."""
+    try:
+        return time.fromisoformat(text) if text else default
+    except ValueError:
+        return default
+
+
+def to_summaries(records: list[RawRecord]) -> list[TimelineSummary]:
+    """The viewer's records as the timeline core's input (torn lines skipped)."""
+    out: list[TimelineSummary] = []
+    for r in records:
+        if r.torn or r.window_start is None or r.window_end is None:
+            continue
+        out.append(
+            TimelineSummary(
+                instance_id=r.instance_id,
+                plugin_id=r.plugin_id,
+                start=to_epoch(r.window_start),
+                end=to_epoch(r.window_end),
+                mode=r.mode or "passive",
+                keep_alive=r.keep_alive,
+                client_id=r.client_id,
+            )
+        )
+    return out
+
+
+def derived_segments(records: list[RawRecord], start: datetime, end: datetime) -> list[Segment]:
+    """Segments derived from exactly the records shown (default policy)."""
+    timeline = derive_timeline(to_summaries(records), TimelinePolicy(), window=(start, end))
+    return timeline.segments
+
+
+async def evidence(request: Request) -> Response:
+    """``GET /evidence?date=&from=&to=&active=1&instance=``."""
+    query = request.query_params
+    day = parse_day(query.get("date"), datetime.now(UTC).date())
+    start_t = parse_clock(query.get("from"), time(0, 0))
+    end_t = parse_clock(query.get("to"), time(23, 59))
+    start = datetime.combine(day, start_t, UTC)
+    end = datetime.combine(day, end_t, UTC) + timedelta(minutes=1)
+    if end <= start:
+        end = start + timedelta(minutes=1)
+    instance = query.get("instance", "")
+    active_only = query.get("active") == "1"
+    page = read_raw_evidence(
+        control_state(request).data_root,
+        start,
+        end,
+        active_only=active_only,
+        instance_id=instance if is_slug(instance) else None,
+    )
+    good = [r for r in page.records if not r.torn]
+    return render(
+        request,
+        "evidence.html",
+        "evidence",
+        day=day.isoformat(),
+        start_clock=start_t.strftime("%H:%M"),
+        end_clock=end_t.strftime("%H:%M"),
+        active_only=active_only,
+        instance=instance,
+        records=page.records,
+        warnings=page.warnings,
+        files=page.files,
+        truncated=page.truncated,
+        segments=derived_segments(good, start, end),
+        instances=sorted({r.instance_id for r in good}),
+        prev_day=(day - timedelta(days=1)).isoformat(),
+        next_day=(day + timedelta(days=1)).isoformat(),
+    )
+
+
+routes = [Route("/evidence", evidence)]
+
+__all__ = ["derived_segments", "parse_clock", "parse_day", "routes", "to_summaries"]

@@ -1,0 +1,64 @@
+"""The timeline view: a day or a week of derived work, per client or per instance, as SVG."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, timedelta
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mimolo.control.context import control_state, render
+from mimolo.control.routes.evidence import parse_day
+from mimolo.control.svg_timeline import GroupBy, build_lanes, render_timeline_svg
+from mimolo.control.timeline_source import load_timeline
+
+log = logging.getLogger(__name__)
+
+
+def view_range(view: str, day: date) -> tuple[datetime, datetime]:
+    """``[start, end)`` of the day, or of the Monday-to-Sunday week containing it."""
+    if view == "week":
+        monday = day - timedelta(days=day.weekday())
+        start = datetime.combine(monday, datetime.min.time(), UTC)
+        return start, start + timedelta(days=7)
+    start = datetime.combine(day, datetime.min.time(), UTC)
+    return start, start + timedelta(days=1)
+
+
+async def timeline(request: Request) -> Response:
+    """``GET /timeline?view=day|week&date=YYYY-MM-DD&group=client|instance``."""
+    query = request.query_params
+    view = "week" if query.get("view") == "week" else "day"
+    group: GroupBy = "instance" if query.get("group") == "instance" else "client"
+    day = parse_day(query.get("date"), datetime.now(UTC).date())
+    start, end = view_range(view, day)
+    state = control_state(request)
+    result = load_timeline(state.data_root, start, end, group_by_client=group == "client")
+    step = timedelta(days=7 if view == "week" else 1)
+    lanes = build_lanes(result.timeline.segments, group)
+    return render(
+        request,
+        "timeline.html",
+        "timeline",
+        view=view,
+        group=group,
+        day=day.isoformat(),
+        start=start,
+        end=end,
+        last_day=(end - timedelta(days=1)).strftime("%A %d %B"),
+        prev_day=(day - step).isoformat(),
+        next_day=(day + step).isoformat(),
+        svg=render_timeline_svg(result.timeline.segments, start, end, group=group),
+        timeline=result.timeline,
+        lanes=lanes,
+        per_client=sorted(result.timeline.per_client.items()),
+        total_s=result.timeline.total_s,
+        warnings=result.warnings,
+    )
+
+
+routes = [Route("/timeline", timeline)]
+
+__all__ = ["routes", "view_range"]
