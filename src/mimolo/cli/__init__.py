@@ -15,6 +15,8 @@ from mimolo import __version__
 
 # name -> "module:attribute" of a click command or group.
 _COMMANDS: dict[str, str] = {
+    "control": "mimolo.cli.control:control",
+    "up": "mimolo.cli.control:up",
     "agent": "mimolo.cli.agent:agent",
     "timeline": "mimolo.cli.timeline:timeline",
     "demo-data": "mimolo.cli.demo:demo_data",
