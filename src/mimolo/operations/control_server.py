@@ -160,6 +160,7 @@ class ControlServer:
         self.write_high_water = write_high_water
         self.drain_timeout_s = drain_timeout_s
         self.shutting_down = False
+        self._closing = False
         self._server: asyncio.AbstractServer | None = None
         self._connections: set[asyncio.Task[Any]] = set()
         if registry.get("hello") is None:
@@ -219,6 +220,7 @@ class ControlServer:
     async def aclose(self) -> None:
         """Stop accepting, end every connection, remove the socket file."""
         self.shutting_down = True
+        self._closing = True
         server, self._server = self._server, None
         if server is not None:
             server.close()
@@ -268,6 +270,11 @@ class ControlServer:
             log.warning("dropped a control client that stopped reading its answers")
         except* (ConnectionError, OSError):
             log.debug("control client went away")
+        except* asyncio.CancelledError:
+            # Only ``aclose`` cancels connections; end quietly (asyncio's stream callback
+            # would log a cancelled connection task as an error).
+            if not self._closing:
+                raise
         finally:
             self._connections.discard(task)
             writer.close()
