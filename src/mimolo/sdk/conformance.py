@@ -259,6 +259,8 @@ class _Run:
         mark = self.d.mark()
         self.d.send(SequenceCommand(sequence=["stop", "flush"], id="check-sequence"))
         self.d.wait_for(is_ack("flush"), self.o.timeout_s, after=mark)
+        # A summary that trails its ACK is an ordering fault; wait a moment to name it.
+        self.d.wait_for(is_type("summary"), min(1.0, self.o.timeout_s), after=mark)
         seen: list[str] = []
         for line in self.d.lines[mark:]:
             if line.type == "summary":
