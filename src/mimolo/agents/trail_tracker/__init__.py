@@ -1,0 +1,1 @@
+"""trail_tracker: CAD interaction from the trail files the program writes."""
