@@ -49,7 +49,7 @@ _RAW_REF_RE: Final = re.compile(rf"mimolo://artifact/({_REF_CHARS}+)")
 _ACTION_RE: Final = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 SendCommand = Callable[[str, AgentCommand], Awaitable[None] | None]
-"""``send(instance_id, command)``: the supervisor's way of writing to an agent's stdin."""
+"""``send(instance_id, command)``: write to an agent's stdin; answers come via ``deliver``."""
 
 
 class FramePreflight(msgspec.Struct, frozen=True, kw_only=True):
@@ -161,8 +161,8 @@ class WidgetBridge:
         self,
         data_root: DataRoot,
         *,
-        send: SendCommand,
         tokens: ArtifactTokenStore,
+        send: SendCommand,
         diagnostics: DiagnosticsAPI | None = None,
         clock: Callable[[], float] = time.monotonic,
         render_timeout_s: float = DEFAULT_RENDER_TIMEOUT_S,
@@ -172,7 +172,7 @@ class WidgetBridge:
         self.tokens = tokens
         self._send = send
         self._diagnostics = diagnostics
-        self._clock = clock
+        self.clock = clock
         self.render_timeout_s = render_timeout_s
         self.action_timeout_s = action_timeout_s
         self._manifests: dict[str, dict[str, Any] | None] = {}
@@ -193,6 +193,7 @@ class WidgetBridge:
         return self._manifests.get(instance_id)
 
     def knows_manifest(self, instance_id: str) -> bool:
+        """Whether the running agent's handshake has been seen (with or without a manifest)."""
         return instance_id in self._manifests
 
     def deliver(self, instance_id: str, message: AgentMessage) -> bool:
@@ -234,7 +235,7 @@ class WidgetBridge:
     def cached(self, instance_id: str) -> RenderedWidget | None:
         """The cached frame if it is still within its TTL."""
         frame = self._cache.get(instance_id)
-        if frame is not None and self._clock() < frame.expires_at:
+        if frame is not None and self.clock() < frame.expires_at:
             return frame
         return None
 
@@ -248,7 +249,7 @@ class WidgetBridge:
         height: int | None = None,
     ) -> tuple[RenderedWidget, bool]:
         """A fresh or cached frame and whether it came from the cache."""
-        asked = self._clock()
+        asked = self.clock()
         if not force and (hit := self.cached(instance_id)) is not None:
             return hit, True
         lock = self._render_locks.setdefault(instance_id, asyncio.Lock())
@@ -264,7 +265,7 @@ class WidgetBridge:
         self, instance_id: str, plugin_id: str, width: int | None, height: int | None
     ) -> RenderedWidget:
         request_id = uuid.uuid4().hex
-        started = self._clock()
+        started = self.clock()
         args: dict[str, Any] = {"request_id": request_id}
         if width is not None:
             args["width"] = width
@@ -300,7 +301,7 @@ class WidgetBridge:
                 outcome=outcome,
                 bytes=size,
                 images=images,
-                duration_ms=round((self._clock() - started) * 1000, 1),
+                duration_ms=round((self.clock() - started) * 1000, 1),
             )
 
     def _accept(
@@ -318,7 +319,7 @@ class WidgetBridge:
             ref: self._token_for(plugin_id, instance_id, ref) for ref in checked.artifact_refs
         }
         ttl_ms = max(0, min(int(data.ttl_ms), MAX_CACHE_TTL_MS))
-        now = self._clock()
+        now = self.clock()
         frame = RenderedWidget(
             instance_id=instance_id,
             plugin_id=plugin_id,
@@ -365,7 +366,7 @@ class WidgetBridge:
         if not _ACTION_RE.fullmatch(action):
             raise WidgetError(f"invalid widget action {action!r}", code="invalid_action")
         request_id = uuid.uuid4().hex
-        started = self._clock()
+        started = self.clock()
         payload = dict(args or {})
         payload.update(request_id=request_id, action=action)
         outcome = "ok"
@@ -397,7 +398,7 @@ class WidgetBridge:
                 request_id=request_id,
                 widget_action=action,
                 outcome=outcome,
-                duration_ms=round((self._clock() - started) * 1000, 1),
+                duration_ms=round((self.clock() - started) * 1000, 1),
             )
 
     async def _exchange(
@@ -436,6 +437,7 @@ __all__ = [
     "MAX_TABLE_ROWS",
     "FramePreflight",
     "RenderedWidget",
+    "SendCommand",
     "WidgetBridge",
     "exchange_refs",
     "preflight_frame",
