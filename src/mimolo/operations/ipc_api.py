@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mimolo.operations import ipc_agents, ipc_runtime
+from mimolo.operations import ipc_agents, ipc_runtime, ipc_widgets
 from mimolo.operations.control_server import CommandRegistry, ControlServer
 from mimolo.operations.ipc_context import IpcContext
 
@@ -14,6 +14,8 @@ def build_registry(ctx: IpcContext) -> CommandRegistry:
     registry = CommandRegistry()
     ipc_runtime.register(registry, ctx)
     ipc_agents.register(registry, ctx)
+    # Widget commands; hooks a WidgetBridge into the supervisor (owned by the widgets issue).
+    ipc_widgets.register(registry, ctx)
     return registry
 
 
