@@ -125,9 +125,7 @@ class OpsLink:
     async def request(self, cmd: str, **fields: Any) -> dict[str, Any]:
         """Send ``cmd``; raise ``OperationsUnavailable`` at once when Operations is down."""
         if not self.available or self._client is None:
-            raise OperationsUnavailable(
-                f"Operations is unavailable ({self.last_error or 'not connected'})"
-            )
+            raise OperationsUnavailable(self.last_error or "Operations is not connected")
         try:
             return await self._client.request(cmd, **fields)
         except OperationsUnavailable as exc:

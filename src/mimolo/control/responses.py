@@ -14,6 +14,7 @@ _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · MiMoLo Control</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/app.css"></head>
 <body class="refusal"><main class="refusal-box">
 <h1>{title}</h1><p>{detail}</p><p class="muted">HTTP {status}</p>
