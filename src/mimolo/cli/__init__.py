@@ -48,3 +48,5 @@ def main() -> None:
 
 
 __all__ = ["cli", "main"]
+    "ops": "mimolo.cli.ops:ops",
+    "status": "mimolo.cli.ops:status",

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from mimolo.agents.catalog import AgentTemplate
 from mimolo.operations.agent_process import AgentProcess
@@ -249,12 +249,21 @@ class InstanceRuntime:
         self.next_restart_wall = datetime.now(UTC) + timedelta(seconds=delay_s)
 
 
+class AgentMessageHook(Protocol):
+    """Where widget traffic goes (the IPC engineer's ``WidgetBridge`` fits this)."""
+
+    def note_manifest(self, instance_id: str, manifest: object) -> None: ...
+    def deliver(self, instance_id: str, message: AgentMessage) -> bool: ...
+    def forget(self, instance_id: str) -> None: ...
+
+
 class MessageRouter:
     """Turns agent lines into ledger records, diagnostics and instance state."""
 
     def __init__(self, ledger: Ledger, diagnostics: Diagnostics) -> None:
         self.ledger = ledger
         self.diagnostics = diagnostics
+        self.hook: AgentMessageHook | None = None
 
     def on_line(self, rt: InstanceRuntime, line: bytes) -> None:
         """One complete stdout line (newline stripped)."""
@@ -270,6 +279,8 @@ class MessageRouter:
         if handshake is not None and not handshake.done():
             if isinstance(message, HandshakeMessage):
                 handshake.set_result(message)
+                if self.hook is not None:
+                    self.hook.note_manifest(rt.instance_id, message.data.get("widget_manifest"))
             else:
                 handshake.set_exception(
                     LineRejected(
@@ -310,6 +321,8 @@ class MessageRouter:
             extra = message.extra if isinstance(message.extra, dict) else {}
             self._chatter(rt, now, "log", level=message.level, message=message.message, extra=extra)
         elif isinstance(message, AckMessage):
+            if self.hook is not None and message.ack_command.startswith("widget"):
+                self.hook.deliver(rt.instance_id, message)
             for fut in rt.ack_waiters.pop(message.ack_command, []):
                 if not fut.done():
                     fut.set_result(message)
@@ -389,8 +402,11 @@ class MessageRouter:
         rt.last_output_mono = now
         self._chatter(rt, now, "stderr", line=text)
 
-    @staticmethod
-    def _resolve_request(rt: InstanceRuntime, message: ErrorMessage | WidgetFrameMessage) -> None:
+    def _resolve_request(
+        self, rt: InstanceRuntime, message: ErrorMessage | WidgetFrameMessage
+    ) -> None:
+        if self.hook is not None:
+            self.hook.deliver(rt.instance_id, message)
         if isinstance(message, WidgetFrameMessage):
             request_id: object = message.data.request_id
         else:
@@ -401,4 +417,4 @@ class MessageRouter:
                 fut.set_result(message)
 
 
-__all__ = ["InstanceRuntime", "MessageRouter"]
+__all__ = ["AgentMessageHook", "InstanceRuntime", "MessageRouter"]

@@ -31,7 +31,7 @@ from mimolo.operations.budget import effective_budgets
 from mimolo.operations.config import TemplateResolver, builtin_resolver
 from mimolo.operations.config_schema import AgentConfig, Settings
 from mimolo.operations.diagnostics import Diagnostics
-from mimolo.operations.instance import InstanceRuntime, MessageRouter
+from mimolo.operations.instance import AgentMessageHook, InstanceRuntime, MessageRouter
 from mimolo.operations.ledger import Ledger
 from mimolo.protocol.commands import (
     STOP_SEQUENCE,
@@ -104,6 +104,15 @@ class Supervisor:
             self._runtimes[iid] = self._new_runtime(iid, inst.template, config)
         self._config = config
         self._apply_budgets()
+
+    @property
+    def message_hook(self) -> AgentMessageHook | None:
+        """Receives handshakes' widget manifests, widget frames/acks/errors, and exits."""
+        return self._router.hook
+
+    @message_hook.setter
+    def message_hook(self, hook: AgentMessageHook | None) -> None:
+        self._router.hook = hook
 
     # ---- read side --------------------------------------------------------------------
 
@@ -481,6 +490,8 @@ class Supervisor:
             if proc.returncode is None:
                 proc.kill_now()
             rt.end_run()
+            if self._router.hook is not None:
+                self._router.hook.forget(rt.instance_id)
         self.diagnostics.record(
             "lifecycle",
             instance_id=rt.instance_id,

@@ -1,0 +1,250 @@
+"""The Operations service: lock, config, ledger, diagnostics, supervisor and snapshot,
+run together until a shutdown is requested (signal or ``request_shutdown``).
+
+Extra async services (the control socket) are started in the same task group and
+cancelled before the agents are stopped. Shutdown order: stop accepting requests, stop all
+agents in parallel (final summaries reach the ledger), then commit + fsync the ledger and
+diagnostics, write the final snapshot, release the lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from mimolo import APP_VERSION
+from mimolo.dataroot import DataRoot
+from mimolo.operations.config import TemplateResolver, builtin_resolver, load_config
+from mimolo.operations.diagnostics import Diagnostics
+from mimolo.operations.ledger import Ledger
+from mimolo.operations.lock import OpsLock
+from mimolo.operations.snapshot import OpsSnapshot, SelfMeter, SnapshotWriter, write_snapshot
+from mimolo.operations.supervisor import Supervisor, SupervisorEvent
+
+log = logging.getLogger(__name__)
+
+ExtraService = Callable[["Operations"], Coroutine[Any, Any, None]]
+
+
+class Operations:
+    """One Operations process for one data root."""
+
+    def __init__(
+        self,
+        data_root: DataRoot,
+        *,
+        resolve: TemplateResolver | None = None,
+        extra_services: Sequence[ExtraService] = (),
+        listener: Callable[[SupervisorEvent], None] | None = None,
+        tick_s: float = 1.0,
+        handle_signals: bool = True,
+    ) -> None:
+        self.data_root = data_root
+        self.resolve = resolve or builtin_resolver()
+        self.extra_services = tuple(extra_services)
+        self._listener = listener
+        self.tick_s = tick_s
+        self.handle_signals = handle_signals
+        self.lock = OpsLock(data_root.lock_path)
+        self.started_at = datetime.now(UTC)
+        self.pid = os.getpid()
+        self._shutdown = asyncio.Event()
+        self._ready = asyncio.Event()
+        self._meter: SelfMeter | None = None
+        self._last_self: tuple[float | None, float | None] = (None, None)
+        self._supervisor: Supervisor | None = None
+        self._diagnostics: Diagnostics | None = None
+        self._ledger: Ledger | None = None
+        self.snapshots: SnapshotWriter | None = None
+
+    # ---- parts, available once run() has started ------------------------------------
+
+    @property
+    def supervisor(self) -> Supervisor:
+        assert self._supervisor is not None, "Operations is not running"
+        return self._supervisor
+
+    @property
+    def diagnostics(self) -> Diagnostics:
+        assert self._diagnostics is not None, "Operations is not running"
+        return self._diagnostics
+
+    @property
+    def ledger(self) -> Ledger:
+        assert self._ledger is not None, "Operations is not running"
+        return self._ledger
+
+    async def wait_ready(self) -> None:
+        """Until the supervisor runs (agents autostarted) and extra services started."""
+        await self._ready.wait()
+
+    def request_shutdown(self) -> None:
+        """Ask ``run`` to stop everything cleanly (safe from signal handlers and IPC)."""
+        self._shutdown.set()
+
+    @property
+    def shutting_down(self) -> bool:
+        return self._shutdown.is_set()
+
+    def status_extra(self) -> dict[str, object]:
+        """Operations-level figures for ``get_status``."""
+        cpu, rss = self._last_self
+        return {
+            "ops_cpu_percent": cpu,
+            "ops_rss_mb": rss,
+            "ledger_last_seq": self._ledger.last_seq if self._ledger else 0,
+            "diagnostics_dropped": self._diagnostics.dropped if self._diagnostics else 0,
+        }
+
+    def build_snapshot(self, state: str = "running") -> OpsSnapshot:
+        """The current snapshot (also measures Operations itself)."""
+        if self._meter is not None:
+            self._last_self = self._meter.sample()
+        cpu, rss = self._last_self
+        return OpsSnapshot(
+            pid=self.pid,
+            state="stopped" if state == "stopped" else "running",
+            started_at=self.started_at,
+            written_at=datetime.now(UTC),
+            data_root=str(self.data_root.root),
+            ops_cpu_percent=cpu,
+            ops_rss_mb=rss,
+            ledger_last_seq=self._ledger.last_seq if self._ledger else 0,
+            instances=self._supervisor.states() if self._supervisor else [],
+        )
+
+    def _on_event(self, event: SupervisorEvent) -> None:
+        if self.snapshots is not None:
+            self.snapshots.changed()
+        if self._listener is not None:
+            self._listener(event)
+
+    # ---- run ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Acquire the lock and run until shutdown. Raises AlreadyRunning / ConfigError."""
+        self.data_root.ensure()
+        self.lock.acquire()
+        try:
+            await self._run_locked()
+        finally:
+            self.lock.release()
+
+    async def _run_locked(self) -> None:
+        config = load_config(self.data_root, self.resolve)
+        settings = config.settings
+        ledger = Ledger(
+            self.data_root,
+            fsync_interval_s=settings.ledger_fsync_interval_ms / 1000,
+            max_pending=max(1000, settings.queue_max * 20),
+        )
+        recovery = ledger.open()
+        diagnostics = Diagnostics(
+            self.data_root, retention_days=settings.diagnostics_retention_days
+        )
+        diagnostics.open()
+        self._ledger, self._diagnostics = ledger, diagnostics
+        for path in recovery.quarantined:
+            diagnostics.record("lifecycle", level="warning", event="ledger_torn_tail", path=path)
+        diagnostics.record(
+            "lifecycle",
+            event="operations_started",
+            pid=self.pid,
+            version=APP_VERSION,
+            last_seq=recovery.last_seq,
+            instances=sorted(config.instances),
+        )
+        self._supervisor = Supervisor(
+            self.data_root,
+            config,
+            ledger,
+            diagnostics,
+            resolve=self.resolve,
+            listener=self._on_event,
+            tick_s=self.tick_s,
+        )
+        self._meter = SelfMeter()
+        self.snapshots = SnapshotWriter(self.data_root, self.build_snapshot)
+        loop = asyncio.get_running_loop()
+        if self.handle_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.request_shutdown)
+        try:
+            async with asyncio.TaskGroup() as tg:
+                writers = [
+                    tg.create_task(ledger.run(), name="ledger"),
+                    tg.create_task(diagnostics.run(), name="diagnostics"),
+                ]
+                snap_task = tg.create_task(self.snapshots.run(), name="snapshot")
+                sup_task = tg.create_task(self._supervisor.run(autostart=False), name="supervisor")
+                extras = [
+                    tg.create_task(self._guard(svc), name="service") for svc in self.extra_services
+                ]
+                while self._supervisor._tg is None and not sup_task.done():
+                    await asyncio.sleep(0.01)
+                if not self._shutdown.is_set():
+                    await self._supervisor.start_all(only_enabled=True)
+                self._ready.set()
+                await self._shutdown.wait()
+                log.info("Operations shutting down")
+                await _cancel(extras)
+                await self._supervisor.stop_all()
+                await _cancel([sup_task, snap_task])
+                diagnostics.record("lifecycle", event="operations_stopped", pid=self.pid)
+                await _cancel(writers)
+                with contextlib.suppress(OSError):
+                    write_snapshot(self.data_root, self.build_snapshot("stopped"))
+        finally:
+            self._ready.set()
+            if self.handle_signals:
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(sig)
+
+    async def _guard(self, service: ExtraService) -> None:
+        """An extra service that fails takes Operations down gracefully, not abruptly."""
+        try:
+            await service(self)
+        except Exception as exc:
+            log.exception("service failed; shutting down")
+            self.diagnostics.record(
+                "lifecycle", level="error", event="service_failed", error=repr(exc)
+            )
+            self.request_shutdown()
+
+
+async def control_socket_service(ops: Operations) -> None:
+    """Serve the control socket (the IPC engineer's command registry) until cancelled."""
+    from mimolo.agents.catalog import builtin_templates
+    from mimolo.operations.config_store import ConfigStore
+    from mimolo.operations.ipc_api import build_control_server
+    from mimolo.operations.ipc_context import IpcContext
+
+    ctx = IpcContext(
+        data_root=ops.data_root,
+        supervisor=ops.supervisor,
+        store=ConfigStore(ops.data_root.config_path, ops.resolve),
+        diagnostics=ops.diagnostics,
+        templates=builtin_templates,
+        request_shutdown=ops.request_shutdown,
+        status_extra=ops.status_extra,
+        started_at=ops.started_at.isoformat().replace("+00:00", "Z"),
+        pid=ops.pid,
+    )
+    async with build_control_server(ctx):
+        await asyncio.Event().wait()
+
+
+async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks)
+
+
+__all__ = ["ExtraService", "Operations", "control_socket_service"]
