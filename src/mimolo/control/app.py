@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from mimolo.control import widgets  # widget canvas API + /artifacts route (widgets issue)
 from mimolo.control.auth import Auth, AuthMiddleware
 from mimolo.control.context import STATIC_DIR, ControlState
 from mimolo.control.headers import SecurityHeadersMiddleware
@@ -69,6 +70,7 @@ def create_app(
             *evidence.routes,
             *timeline.routes,
             *reports.routes,
+            *widgets.routes,
             Mount("/static", StaticFiles(directory=Path(STATIC_DIR)), name="static"),
         ],
         middleware=[
