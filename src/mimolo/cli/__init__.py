@@ -15,11 +15,17 @@ from mimolo import __version__
 
 # name -> "module:attribute" of a click command or group.
 _COMMANDS: dict[str, str] = {
+    "templates": "mimolo.cli.templates:templates",
+    "instances": "mimolo.cli.instances:instances",
+    "agents": "mimolo.cli.agents_cmd:agents",
     "control": "mimolo.cli.control:control",
     "up": "mimolo.cli.control:up",
     "agent": "mimolo.cli.agent:agent",
+    "ops": "mimolo.cli.ops:ops",
+    "status": "mimolo.cli.ops:status",
     "timeline": "mimolo.cli.timeline:timeline",
     "demo-data": "mimolo.cli.demo:demo_data",
+    "report": "mimolo.cli.report:report",
 }
 
 
@@ -48,5 +54,3 @@ def main() -> None:
 
 
 __all__ = ["cli", "main"]
-    "ops": "mimolo.cli.ops:ops",
-    "status": "mimolo.cli.ops:status",
