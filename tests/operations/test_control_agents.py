@@ -230,6 +230,7 @@ async def test_update_params_restarts_and_reports_it(ops: Ops) -> None:
     text = ops.store.path.read_text()
     assert "# the always-on example" in text
     assert "activity_probability = 0.25" in text
+    assert "seed" not in text  # defaults stay implicit: only what the user set is written
     assert ops.audits("update_agent_instance")[-1]["changed"] == ["label", "params"]
 
 

@@ -89,6 +89,13 @@ class ConfigStore:
     def load(self) -> AgentConfig:
         return document_to_config(self.read_document(), self.resolve)
 
+    def stored_params(self, instance_id: str) -> dict[str, Any]:
+        """The parameters written in the file for one instance (defaults not filled in)."""
+        tables = self._instances(self.read_document())
+        table = tables.get(instance_id) if tables is not None else None
+        params = table.get("params") if isinstance(table, Table) else None
+        return dict(params.unwrap()) if isinstance(params, Table) else {}
+
     def write_document(self, doc: TOMLDocument) -> AgentConfig:
         """Validate and atomically replace the file; returns what was written."""
         config = document_to_config(doc, self.resolve)

@@ -25,6 +25,7 @@ from mimolo.operations.ipc_provision import (
     new_instance_id,
     template_for,
 )
+from mimolo.sdk.params import validate_params
 from mimolo.slugs import check_slug
 
 log = logging.getLogger(__name__)
@@ -189,7 +190,10 @@ def register(registry: CommandRegistry, ctx: IpcContext) -> None:
             labels = {i.label for i in config.instances.values()}
             label = params.label if params.label is not None else copy_label(source.label, labels)
             template = template_for(ctx.templates(), source.template)
-            instance = check_instance(msgspec.structs.replace(source, label=label), template)
+            stored = ctx.store.stored_params(params.instance_id)
+            instance = check_instance(
+                msgspec.structs.replace(source, label=label, params=stored), template
+            )
             return await _provision(
                 params.new_instance_id,
                 instance,
@@ -236,7 +240,7 @@ def register(registry: CommandRegistry, ctx: IpcContext) -> None:
                 if value is not UNSET:
                     changes[name] = value
             if not isinstance(params.params, UnsetType):
-                merged = dict(current.params)
+                merged = ctx.store.stored_params(params.instance_id)
                 for key, value in params.params.items():
                     if value is None:
                         merged.pop(key, None)  # back to the declared default
@@ -244,9 +248,16 @@ def register(registry: CommandRegistry, ctx: IpcContext) -> None:
                         merged[key] = value
                 changes["params"] = merged
             template = template_for(ctx.templates(), current.template)
-            updated = check_instance(msgspec.structs.replace(current, **changes), template)
+            stored = msgspec.structs.replace(
+                current, params=ctx.store.stored_params(params.instance_id)
+            )
+            updated = check_instance(msgspec.structs.replace(stored, **changes), template)
+            effective = validate_params(template.params, updated.params)
             changed = sorted(
-                name for name in changes if getattr(updated, name) != getattr(current, name)
+                name
+                for name in changes
+                if (effective if name == "params" else getattr(updated, name))
+                != getattr(current, name)
             )
             restart_required = bool(RESTART_FIELDS.intersection(changed))
             config = ctx.store.replace_instance(params.instance_id, updated)
