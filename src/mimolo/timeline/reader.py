@@ -75,8 +75,12 @@ def _epoch(value: datetime) -> float:
     return value.timestamp() if value.tzinfo is not None else to_epoch(value)
 
 
-def _summary(view: _View) -> TimelineSummary:
-    """The compact summary of a view; raises ValueError for a reversed window."""
+def _summary(view: _View, names: dict[str, str]) -> TimelineSummary:
+    """The compact summary of a view; raises ValueError for a reversed window.
+
+    Repeated strings (ids, modes) are shared through ``names``: a year of summaries then
+    costs a fraction of the memory.
+    """
     rec = view.record
     data = rec.data
     window = data.window
@@ -86,24 +90,25 @@ def _summary(view: _View) -> TimelineSummary:
         start, end = _epoch(window.start), _epoch(window.end)
         if end < start:
             raise ValueError("window.end is before window.start")
+    instance_id = names.setdefault(view.instance_id, view.instance_id)
+    plugin_id = names.setdefault(view.plugin_id, view.plugin_id)
+    client_id = data.client_id
+    if client_id is not None:
+        client_id = names.setdefault(client_id, client_id)
     signal = data.activity_signal
     if signal is None:
-        return TimelineSummary(
-            view.instance_id, view.plugin_id, start, end, "passive", None, data.client_id
-        )
-    return TimelineSummary(
-        view.instance_id,
-        view.plugin_id,
-        start,
-        end,
-        signal.mode,
-        signal.keep_alive,
-        data.client_id,
-    )
+        return TimelineSummary(instance_id, plugin_id, start, end, "passive", None, client_id)
+    mode = "active" if signal.mode == "active" else "passive"
+    return TimelineSummary(instance_id, plugin_id, start, end, mode, signal.keep_alive, client_id)
 
 
 def _decode_one(
-    line: bytes, path: str, lineno: int, out: list[TimelineSummary], warnings: list[ReadWarning]
+    line: bytes,
+    path: str,
+    lineno: int,
+    out: list[TimelineSummary],
+    warnings: list[ReadWarning],
+    names: dict[str, str],
 ) -> None:
     try:
         view = _decoder.decode(line)
@@ -114,7 +119,7 @@ def _decode_one(
         warnings.append(ReadWarning(path, lineno, f"not a summary: {view.record.type!r}"))
         return
     try:
-        out.append(_summary(view))
+        out.append(_summary(view, names))
     except ValueError as exc:
         warnings.append(ReadWarning(path, lineno, f"invalid summary: {exc}"))
 
@@ -129,18 +134,19 @@ def parse_lines(
     torn = lines.pop() if lines else b""
     decode = _decoder.decode
     append = out.append
+    names: dict[str, str] = {}
     lineno = first_line - 1
     for line in lines:
         lineno += 1
         try:
             view = decode(line)
             if view.record.type == "summary":
-                append(_summary(view))
+                append(_summary(view, names))
                 continue
         except (msgspec.DecodeError, ValueError):
             pass
         if line.strip():
-            _decode_one(line, path, lineno, out, warnings)
+            _decode_one(line, path, lineno, out, warnings, names)
     if torn.strip():
         lineno = first_line + len(lines)
         try:
@@ -148,7 +154,7 @@ def parse_lines(
         except (msgspec.DecodeError, ValueError):
             warnings.append(ReadWarning(path, lineno, "torn line (no newline at end of file)"))
         else:
-            _decode_one(torn, path, lineno, out, warnings)
+            _decode_one(torn, path, lineno, out, warnings, names)
     return out, warnings
 
 
