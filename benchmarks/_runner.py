@@ -213,7 +213,7 @@ def format_value(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
     size = abs(value)
-    if size >= 100:
+    if size >= 100 or (value.is_integer() and size < 1e15):
         text = f"{value:,.0f}"
     elif size >= 10:
         text = f"{value:.1f}"
@@ -240,13 +240,13 @@ def render(report: Report, console: Console) -> None:
     table = Table(title=f"MiMoLo benchmarks ({mode}, median of {report.repeats})")
     for column in ("Module", "Figure", "Value", "Target", "Verdict"):
         table.add_column(column, overflow="fold")
-    notes: list[str] = []
+    notes: dict[str, list[str]] = {}  # one line per distinct note, naming its figures
     for result in report.modules:
         module = result.name.removeprefix("bench_")
         if result.status != "ok":
             last = result.error.strip().splitlines()[-1:] or [""]
             table.add_row(module, "—", "", "", f"[red bold]{result.status}[/]")
-            notes.append(f"{module}: {result.status}: {last[0]}")
+            notes.setdefault(f"{result.status}: {last[0]}", []).append(module)
             continue
         for fig in result.figures:
             style = _VERDICT_STYLE.get(fig.verdict, "white")
@@ -258,10 +258,10 @@ def render(report: Report, console: Console) -> None:
                 f"[{style}]{fig.verdict}[/]",
             )
             if fig.notes:
-                notes.append(f"{module} / {fig.name}: {fig.notes}")
+                notes.setdefault(fig.notes, []).append(f"{module} / {fig.name}")
     console.print(table)
-    for note in notes:
-        console.print(f"• {note}", markup=False, highlight=False)
+    for note, names in notes.items():
+        console.print(f"• {'; '.join(names)}: {note}", markup=False, highlight=False)
 
 
 def write_json(report: Report, path: Path) -> None:
@@ -303,7 +303,10 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
         if result.error:
             print(result.error, file=sys.stderr)
         return 0 if result.status == "ok" else 1
-    console = console or Console()
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # a log file or pipe: do not squeeze the table into 80
+            console = Console(width=160)
     try:
         modules = select(discover(args.bench_dir), args.only)
     except ValueError as exc:
