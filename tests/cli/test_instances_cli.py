@@ -1,0 +1,239 @@
+"""``mimolo templates|instances|agents`` and ``ops stop`` against a real ``mimolo ops``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from mimolo.cli import cli
+from mimolo.cli.agents_cmd import ops_stop
+from mimolo.cli.ipc_call import live_status
+from mimolo.dataroot import DataRoot
+from mimolo.errors import OperationsUnavailable
+from mimolo.ipc import request_sync
+
+WIDE = {"COLUMNS": "250"}
+
+CONFIG = """\
+# my notes about this setup
+[settings]
+heartbeat_interval_s = 1.0
+start_timeout_s = 20.0
+stop_grace_s = 5.0
+
+[instances.desk]  # the one on my desk
+template = "agent_example"
+label = "Desk"
+
+[instances.desk.params]
+mode = "active"
+"""
+
+
+def _wait_for(predicate: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not reached in time")
+
+
+def _answers(root: DataRoot) -> bool:
+    try:
+        request_sync(root.socket_path, "ping", timeout=2)
+    except OperationsUnavailable:
+        return False
+    return True
+
+
+class OpsProcess:
+    """``python -m mimolo ops`` on a temp data root, always cleaned up."""
+
+    def __init__(self, root: DataRoot) -> None:
+        self.root = root
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, "MIMOLO_DATA_DIR": str(self.root.root)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mimolo", "ops"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        _wait_for(lambda: _answers(self.root))
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> DataRoot:
+    root = DataRoot.resolve(tmp_path / "r").ensure()
+    root.config_path.write_text(CONFIG)
+    return root
+
+
+@pytest.fixture
+def ops(root: DataRoot) -> Iterator[OpsProcess]:
+    process = OpsProcess(root)
+    try:
+        process.start()
+        yield process
+    finally:
+        process.stop()
+
+
+def run(root: DataRoot, *args: str) -> Result:
+    return CliRunner(env=WIDE).invoke(cli, [*args, "--data-dir", str(root.root)])
+
+
+def run_json(root: DataRoot, *args: str) -> dict[str, Any]:
+    result = run(root, *args, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.mark.slow
+def test_instances_round_trip_and_survive_a_restart(root: DataRoot, ops: OpsProcess) -> None:
+    listed = run_json(root, "instances", "list")["instances"]
+    assert [i["instance_id"] for i in listed] == ["desk"]
+
+    added = run_json(
+        root, "instances", "add", "agent_example", "mode=passive", "seed=4", "--label", "ACME Corp"
+    )
+    assert added["instance_id"] == "acme-corp"
+    assert added["config"]["params"]["seed"] == 4
+
+    table = run(root, "instances", "list")
+    assert table.exit_code == 0
+    assert "acme-corp" in table.stdout and "ACME Corp" in table.stdout
+
+    changed = run_json(root, "instances", "set", "acme-corp", "activity_probability=0.5")
+    assert changed["changed"] == ["params"]
+    assert changed["restarted"] is True
+
+    copy = run_json(root, "instances", "duplicate", "acme-corp", "--label", "ACME Two")
+    assert copy["instance_id"] == "acme-two"
+    assert run_json(root, "instances", "disable", "acme-two")["state"]["state"] == "stopped"
+    removed = run(root, "instances", "remove", "acme-two", "--yes")
+    assert removed.exit_code == 0, removed.output
+
+    flushed = run(root, "agents", "flush", "--all")
+    assert flushed.exit_code == 0, flushed.output
+    assert "desk" in flushed.stdout
+
+    live = live_status(root.root)
+    assert live is not None
+    assert {a["instance_id"] for a in live["agents"]} == {"desk", "acme-corp"}
+
+    stopped = CliRunner().invoke(ops_stop, ["--data-dir", str(root.root)])
+    assert stopped.exit_code == 0, stopped.output
+    assert "Operations stopped" in stopped.stdout
+    assert ops.proc is not None
+    assert ops.proc.wait(timeout=30) == 0
+    assert live_status(root.root) is None
+
+    text = root.config_path.read_text()
+    assert text.startswith("# my notes about this setup")
+    assert "[instances.desk]  # the one on my desk" in text
+    assert "acme-two" not in text
+
+    ops.start()  # the edits are in the file: a new Operations runs them
+    again = run_json(root, "instances", "list")["instances"]
+    by_id = {i["instance_id"]: i for i in again}
+    assert set(by_id) == {"desk", "acme-corp"}
+    assert by_id["acme-corp"]["params"]["activity_probability"] == 0.5
+    _wait_for(
+        lambda: run_json(root, "instances", "list")["instances"][1]["state"]["state"] == "running"
+    )
+
+
+@pytest.mark.slow
+def test_refusals_print_the_code_and_exit_1(root: DataRoot, ops: OpsProcess) -> None:
+    bad = run(root, "instances", "set", "desk", "activity_probability=7")
+    assert bad.exit_code == 1
+    assert "config_invalid" in bad.stderr
+    assert "params.activity_probability" in bad.stderr
+    unknown = run(root, "agents", "restart", "nobody-here")
+    assert unknown.exit_code == 1
+    assert "unknown_instance" in unknown.stderr
+    template = run(root, "instances", "add", "no_such_template", "--label", "X")
+    assert template.exit_code == 1
+    assert "unknown_template" in template.stderr
+    malformed = run(root, "instances", "add", "agent_example", "novalue", "--label", "X")
+    assert malformed.exit_code == 2
+    assert "key=value" in malformed.output
+    both = run(root, "agents", "stop")
+    assert both.exit_code == 2  # neither an id nor --all
+
+
+@pytest.mark.slow
+def test_agents_stop_start_restart(root: DataRoot, ops: OpsProcess) -> None:
+    stopped = run_json(root, "agents", "stop", "desk")
+    assert stopped["state"]["state"] == "stopped"
+    started = run_json(root, "agents", "start", "--all")
+    assert {a["state"] for a in started["agents"]} == {"running"}
+    pid = started["agents"][0]["pid"]
+    restarted = run_json(root, "agents", "restart", "desk")
+    assert restarted["state"]["pid"] != pid
+    table = run(root, "agents", "stop", "--all")
+    assert table.exit_code == 0
+    assert "stopped" in table.stdout
+
+
+def test_templates_work_without_operations(root: DataRoot) -> None:
+    listed = run_json(root, "templates")
+    ids = {t["plugin_id"] for t in listed["templates"]}
+    assert "agent_example" in ids
+    one = run(root, "templates", "agent_example")
+    assert one.exit_code == 0
+    assert "activity_probability" in one.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("instances", "list"),
+        ("instances", "add", "agent_example", "--label", "X"),
+        ("instances", "set", "desk", "seed=1"),
+        ("instances", "enable", "desk"),
+        ("agents", "flush", "desk"),
+        ("agents", "start", "--all"),
+    ],
+)
+def test_clear_message_and_exit_2_when_operations_is_down(
+    root: DataRoot, args: tuple[str, ...]
+) -> None:
+    result = run(root, *args)
+    assert result.exit_code == 2
+    assert "Operations is not running" in result.stderr
+    assert root.config_path.read_text() == CONFIG  # nothing written behind its back
+
+
+def test_ops_stop_when_not_running(root: DataRoot) -> None:
+    result = CliRunner().invoke(ops_stop, ["--data-dir", str(root.root)])
+    assert result.exit_code == 2
+    assert "not running" in result.stderr
