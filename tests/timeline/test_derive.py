@@ -145,3 +145,22 @@ def test_segments_serialise_iso_utc() -> None:
     encoded = msgspec.json.encode(tl.segments[0])
     assert b'"start":"2026-03-02T09:00:00Z"' in encoded
     assert tl.segments[0].start.tzinfo == UTC
+
+
+def test_worked_example_from_the_docs() -> None:
+    """docs/timeline.md, "Worked example"."""
+    items = [
+        summ("fa", 0, 1),
+        summ("fa", 1, 2),
+        summ("screen", 0, 5, mode="passive", keep_alive=None),
+        summ("fa", 11, 12),
+        summ("fa", 14, 15, keep_alive=False),
+        summ("fa", 30, 31),
+    ]
+    tl = derive_timeline(items)
+    got = [(s.start, s.end, s.duration_s, s.instances, s.summary_count) for s in tl.segments]
+    assert got == [
+        (at(0), at(12), 720.0, ["fa", "screen"], 4),
+        (at(30), at(31), 60.0, ["fa"], 1),
+    ]
+    assert tl.total_s == 780.0
