@@ -203,7 +203,7 @@ def test_bad_command_lines_are_reported_and_survived(
 def test_oversized_command_is_reported(harness: AgentHarness) -> None:
     harness.agent.handle_line(None)
     assert isinstance(harness.sent[-1], ErrorMessage)
-    assert "too long" in harness.sent[-1].message
+    assert harness.sent[-1].data["reason"] == "oversized"
 
 
 def test_widget_render_unsupported_answers_an_error(harness: AgentHarness) -> None:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import time
+from pathlib import Path
+
 import msgspec
+import psutil
 import pytest
 
 from mimolo.sdk.conformance import CHECKS, CheckOptions, CheckReport, run_check
@@ -65,18 +71,16 @@ def test_the_unbroken_mini_agent_passes() -> None:
     assert report.passed, report.rows
 
 
-def test_a_command_that_cannot_start_fails_cleanly(tmp_path: object) -> None:
+def test_a_command_that_cannot_start_fails_cleanly() -> None:
     report = run_check(["/nonexistent/agent-binary"], CheckOptions(timeout_s=1))
     assert not report.passed
     assert report.rows[0].check == "handshake" and "cannot start" in report.rows[0].detail
 
 
 def test_an_agent_that_exits_at_once_fails_the_handshake() -> None:
-    import sys
-
     report = run_check([sys.executable, "-c", "raise SystemExit(3)"], CheckOptions(timeout_s=20))
     assert results(report)["handshake"] == "FAIL"
-    assert "exited with code 3" in report.row("handshake").detail
+    assert "exited with code 3 before a handshake" in report.row("handshake").detail
     assert report.exit_code == 3
 
 
@@ -86,3 +90,32 @@ def test_idle_cpu_limit_fails_a_busy_agent() -> None:
         msgspec.structs.replace(PATIENT, max_idle_cpu_percent=-1.0),
     )
     assert results(report)["resources"] == "FAIL"
+
+
+SPAWNER = """
+import os, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+with open(os.environ["CHILD_PID_FILE"], "w") as fh:
+    fh.write(str(child.pid))
+time.sleep(120)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_a_silent_agent_and_its_children_are_killed(tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+    env = {**os.environ, "CHILD_PID_FILE": str(pid_file)}
+    report = run_check([sys.executable, "-c", SPAWNER], CheckOptions(timeout_s=3), base_env=env)
+    assert results(report)["handshake"] == "FAIL"
+    assert "no output within 3 s" in report.row("handshake").detail
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 20
+    while not _gone(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _gone(child)

@@ -61,7 +61,7 @@ from mimolo.sdk import env
 from mimolo.sdk.clock import Clock, SystemClock, iso
 from mimolo.sdk.metrics import DEFAULT_CPU_BUDGET_PERCENT, CpuMeter
 from mimolo.sdk.params import Param, load_agent_params
-from mimolo.sdk.stdio import LineReader, ProtocolWriter, take_over_stdout
+from mimolo.sdk.stdio import MAX_COMMAND_BYTES, LineReader, ProtocolWriter, take_over_stdout
 from mimolo.sdk.widgets import WIDGET_NOT_SUPPORTED, WidgetRequest, default_manifest
 
 DEFAULT_HEARTBEAT_INTERVAL_S: Final = 15.0
@@ -299,7 +299,11 @@ class BaseAgent:
     def handle_line(self, line: bytes | None) -> None:
         """One stdin line; bad ones are answered with an ``error`` and otherwise ignored."""
         if line is None:
-            self.report_error("command line too long; ignored", severity="warning")
+            self.report_error(
+                f"bad command line (oversized): over {MAX_COMMAND_BYTES} bytes",
+                severity="warning",
+                reason="oversized",
+            )
             return
         try:
             command = decode_command(line)

@@ -119,9 +119,14 @@ class _Run:
     def check_handshake(self) -> bool:
         first = self.d.wait_for(lambda _line: True, self.o.timeout_s)
         if first is None:
-            code = self.d.proc.poll() if self.d.proc else None
-            why = f"exited with code {code}" if code is not None else "no output"
-            self.add("handshake", "FAIL", f"{why} within {self.o.timeout_s:g} s")
+            closed = self.d.stdout_closed_at is not None
+            code = self.d.wait_exit(self.o.timeout_s if closed else 0.1)
+            if code is not None:
+                self.add("handshake", "FAIL", f"exited with code {code} before a handshake")
+            elif closed:
+                self.add("handshake", "FAIL", "closed stdout before a handshake")
+            else:
+                self.add("handshake", "FAIL", f"no output within {self.o.timeout_s:g} s")
             return False
         msg = first.message
         if not isinstance(msg, HandshakeMessage):
