@@ -1,0 +1,1 @@
+"""screen_tracker: periodic screenshots as visual breadcrumbs, cross-platform through mss."""
