@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from mimolo.agents.trail_tracker.agent import TrailTrackerAgent
 from mimolo.agents.trail_tracker.debounce import PING_TIMES_LIMIT, TrailActivity
@@ -238,3 +239,27 @@ def test_passes_the_conformance_checker(tmp_path: Path) -> None:
         base_env=dict(os.environ),
     )
     assert report.passed, [(r.check, r.result, r.detail) for r in report.rows]
+
+
+def test_ping_screenshots_are_low_resolution_references(
+    data_dir: Path, tmp_path: Path, xvfb: str
+) -> None:
+    trail = tmp_path / "trail.txt.1"
+    trail.write_text("start\n")
+    config = {"trail_folder": str(tmp_path), "min_ping_interval_s": 1, "screenshot": True}
+    with driver_for(NAME, data_dir, config, extra_env={"DISPLAY": xvfb}) as driver:
+        assert driver.wait_for(lambda line: line.type == "heartbeat", DEADLINE_S)
+        shots: list[dict[str, Any]] = []
+
+        def saw_screenshot() -> bool:
+            append(trail)
+            shots.extend(flush(driver)["screenshots"])
+            return bool(shots)
+
+        poll(saw_screenshot, DEADLINE_S, step=2.5)
+    instance = data_dir / "agents" / NAME / "inst-1"
+    path = instance / "artifacts" / shots[0]["rel_path"]
+    assert path.stat().st_size == shots[0]["bytes"]
+    assert shots[0]["mime"] == "image/jpeg"
+    with Image.open(path) as image:
+        assert max(image.size) <= 640

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mimolo.agents.trail_tracker.debounce import TrailActivity, TrailWindow
 from mimolo.agents.trail_tracker.scan import Fingerprint, scan_trails, written
@@ -14,8 +15,12 @@ from mimolo.sdk import BaseAgent, Param, WidgetRequest, activity_signal, validat
 from mimolo.sdk.clock import Clock
 from mimolo.sdk.widgets import escape, html_table
 
+if TYPE_CHECKING:
+    from mimolo.agents.screen_tracker.worker import CaptureOutcome, CaptureWorker
+
 SUMMARY_SCHEMA = "trail_tracker.summary.v1"
 HISTORY = 10
+SCREENSHOTS_PER_SUMMARY = 20
 
 
 def iso(at: float | None) -> str | None:
@@ -46,6 +51,44 @@ class TrailTrackerAgent(BaseAgent):
         self.problem = ""
         self.files_written: set[str] = set()
         self.history: deque[tuple[str, int, int, str]] = deque(maxlen=HISTORY)
+        self._shots_lock = threading.Lock()
+        self._shots: deque[dict[str, Any]] = deque(maxlen=SCREENSHOTS_PER_SUMMARY)
+        self.screenshot_problem: str | None = None
+        self.screenshots: CaptureWorker | None = None
+        if self.config["screenshot"]:
+            self.screenshots = self._screenshot_worker()
+
+    def _screenshot_worker(self) -> CaptureWorker | None:
+        """A low-resolution, on-demand capture worker (screen_tracker's pipeline)."""
+        if self.instance_dir is None:
+            return None
+        from mimolo.agents.screen_tracker.store import CaptureStore
+        from mimolo.agents.screen_tracker.worker import Capturer, CaptureSettings, CaptureWorker
+
+        settings = CaptureSettings(image_format="jpeg", quality=50, scale=0.25, max_dimension=640)
+        return CaptureWorker(
+            Capturer(settings, CaptureStore(self.instance_dir)),
+            interval_s=None,
+            now=self.clock.now,
+            on_result=self._on_screenshot,
+            on_problem=self._on_screenshot_problem,
+        )
+
+    def _on_screenshot(self, outcome: CaptureOutcome) -> None:
+        with self._shots_lock:
+            self._shots.append(outcome.record.ref())
+        self._on_screenshot_problem(None)
+
+    def _on_screenshot_problem(self, problem: str | None) -> None:
+        """Screenshots are optional: a problem is logged once per transition, no health change."""
+        with self._shots_lock:
+            if problem == self.screenshot_problem:
+                return
+            self.screenshot_problem = problem
+        if problem is None:
+            self.log("info", "ping screenshots working")
+        else:
+            self.log("warning", f"ping screenshot failed: {problem}")
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
@@ -54,6 +97,12 @@ class TrailTrackerAgent(BaseAgent):
 
     def on_start(self) -> None:
         self._scan(self._now(), baseline=True)
+        if self.screenshots is not None:
+            self.screenshots.start(immediately=False)
+
+    def on_shutdown(self) -> None:
+        if self.screenshots is not None:
+            self.screenshots.stop()
 
     def accumulate(self, now: datetime) -> None:
         self._scan(now.timestamp(), baseline=False)
@@ -85,20 +134,24 @@ class TrailTrackerAgent(BaseAgent):
         changed = written(before, result.files)
         if changed:
             self.files_written.update(changed[:64])
-            self.activity.write(now)
+            if self.activity.write(now) and self.screenshots is not None:
+                self.screenshots.request()  # never waits: the worker thread captures
         else:
             self.activity.tick(now)
 
     # -- summaries -----------------------------------------------------------------------
 
-    def snapshot(self, now: datetime) -> tuple[TrailWindow, int]:
+    def snapshot(self, now: datetime) -> tuple[TrailWindow, int, list[dict[str, Any]]]:
         window = self.activity.take(now.timestamp())
         touched = len(self.files_written)
         self.files_written = set()
-        return window, touched
+        with self._shots_lock:
+            shots = list(self._shots)
+            self._shots.clear()
+        return window, touched, shots
 
     def summarize(self, snapshot: Any, start: datetime, end: datetime) -> dict[str, Any]:
-        window, touched = snapshot
+        window, touched, shots = snapshot
         assert isinstance(window, TrailWindow)
         data: dict[str, Any] = {
             "schema": SUMMARY_SCHEMA,
@@ -126,6 +179,9 @@ class TrailTrackerAgent(BaseAgent):
             data["window"] = {"start": iso(window.active_from), "end": iso(window.active_to)}
         if self.config["client_id"]:
             data["client_id"] = self.config["client_id"]
+        if self.config["screenshot"]:
+            data["screenshots"] = shots
+            data["screenshot_problem"] = self.screenshot_problem
         self.history.appendleft(
             (
                 f"{end:%H:%M:%S}",
