@@ -1,7 +1,7 @@
 """Report generation as background jobs the page can poll by id.
 
-A job runs a blocking function in a worker thread (reporters start subprocesses and may
-render PDFs) and reports progress through a callback. Jobs are owned by ``ReportJobs``:
+A job is a coroutine (the reporter runner waits on a subprocess; blocking reads go to a
+worker thread inside it) that reports progress through a callback. Jobs are owned by ``ReportJobs``:
 ``aclose`` cancels and awaits every task, so none outlives Control. Finished jobs are kept
 (bounded) so the page can still fetch their result.
 """
@@ -13,7 +13,7 @@ import contextlib
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Literal
 
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 JobState = Literal["running", "done", "failed"]
 Progress = Callable[[float, str], None]
-JobFn = Callable[[Progress], Path]
+JobFn = Callable[[Progress], Awaitable[Path]]
 
 
 class ReportJob(msgspec.Struct, kw_only=True):
@@ -51,20 +51,16 @@ class ReportJobs:
         return self._jobs.get(job_id)
 
     def submit(self, fn: JobFn) -> ReportJob:
-        """Start ``fn`` in a worker thread; return its job at once."""
+        """Start ``fn`` as a task owned by this object; return its job at once."""
         job = ReportJob(job_id=secrets.token_hex(8))
         self._jobs[job.job_id] = job
         while len(self._jobs) > self._keep:
             old_id, _ = self._jobs.popitem(last=False)
             self._tasks.pop(old_id, None)
-        loop = asyncio.get_running_loop()
 
         def progress(fraction: float, message: str) -> None:
-            def update() -> None:
-                job.progress = max(0.0, min(1.0, fraction))
-                job.message = message
-
-            loop.call_soon_threadsafe(update)
+            job.progress = max(job.progress, min(1.0, fraction))
+            job.message = message
 
         task = asyncio.create_task(self._run(job, fn, progress))
         self._tasks[job.job_id] = task
@@ -73,7 +69,7 @@ class ReportJobs:
 
     async def _run(self, job: ReportJob, fn: JobFn, progress: Progress) -> None:
         try:
-            path = await asyncio.to_thread(fn, progress)
+            path = await fn(progress)
         except MimoloError as exc:
             job.state, job.error, job.message = "failed", exc.message, "failed"
             log.warning("report job %s failed: %s", job.job_id, exc)

@@ -6,7 +6,7 @@ Control prepares the segments (it owns timeline derivation) and the reporters
 
 from __future__ import annotations
 
-import importlib
+import asyncio
 import logging
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -17,7 +17,8 @@ import msgspec
 from mimolo.control.report_jobs import Progress
 from mimolo.control.timeline_source import load_timeline
 from mimolo.dataroot import DataRoot, ensure_private_dir
-from mimolo.errors import ReportError
+from mimolo.reports import run_report
+from mimolo.timeline.models import Segment
 
 log = logging.getLogger(__name__)
 
@@ -89,48 +90,54 @@ def list_reports(root: DataRoot, limit: int = 20) -> list[ReportFile]:
     return sorted(files, key=lambda f: f.modified, reverse=True)[:limit]
 
 
-def _segments_payload(root: DataRoot, request: ReportRequest) -> list[dict[str, Any]]:
+def report_segments(root: DataRoot, request: ReportRequest) -> list[Segment]:
+    """The derived segments of the request's days (whole UTC days), of its client if set."""
+    start, end = request_window(request)
+    timeline = load_timeline(root, start, end).timeline
+    return [
+        segment
+        for segment in timeline.segments
+        if not request.client_id or request.client_id in segment.client_ids
+    ]
+
+
+def request_window(request: ReportRequest) -> tuple[datetime, datetime]:
+    """``[start day 00:00, day after end 00:00)`` in UTC."""
     start = datetime.combine(request.start, datetime.min.time(), UTC)
     end = datetime.combine(request.end + timedelta(days=1), datetime.min.time(), UTC)
-    timeline = load_timeline(root, start, end).timeline
-    out: list[dict[str, Any]] = []
-    for segment in timeline.segments:
-        if request.client_id and request.client_id not in segment.client_ids:
-            continue
-        out.append(msgspec.to_builtins(segment))
-    return out
+    return start, end
 
 
-def run_report_job(root: DataRoot, request: ReportRequest, progress: Progress) -> Path:
-    """Blocking: derive, run the reporter, return the written file."""
+def reporter_params(request: ReportRequest) -> dict[str, Any]:
+    """The ``params`` of the reporter's ``generate`` request."""
+    kind = REPORT_KINDS[request.kind]
+    start, end = request_window(request)
+    params: dict[str, Any] = {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "format": kind.format,
+        "currency": request.currency,
+    }
+    if request.client_id:
+        params["client_id"] = request.client_id
+    if request.rate and float(request.rate) > 0:
+        params["rate"] = request.rate
+    return params
+
+
+async def run_report_job(root: DataRoot, request: ReportRequest, progress: Progress) -> Path:
+    """Derive the segments (in a worker thread), run the reporter, return the file."""
     kind = REPORT_KINDS[request.kind]
     progress(0.05, "deriving the timeline")
-    segments = _segments_payload(root, request)
-    progress(0.3, f"{len(segments)} segment(s); running the {kind.reporter} reporter")
+    segments = await asyncio.to_thread(report_segments, root, request)
+    progress(0.25, f"{len(segments)} segment(s); running the {kind.reporter} reporter")
     ensure_private_dir(root.reports_dir)
-    try:
-        reports: Any = importlib.import_module("mimolo.reports")
-    except ImportError as exc:
-        raise ReportError(f"reporters are not installed: {exc}") from exc
-    runner = getattr(reports, "run_report", None)
-    if runner is None:
-        raise ReportError("this build has no reporters yet")
-    result = runner(
-        root,
-        reporter=kind.reporter,
-        format=kind.format,
-        params={
-            "start": request.start.isoformat(),
-            "end": request.end.isoformat(),
-            "client_id": request.client_id,
-            "rate": request.rate,
-            "currency": request.currency,
-        },
-        segments=segments,
-    )
-    path = Path(result)
-    progress(0.95, "finishing")
-    return path
+
+    def on_progress(percent: float, message: str) -> None:
+        progress(0.25 + 0.7 * max(0.0, min(100.0, percent)) / 100, message)
+
+    result = await run_report(root, kind.reporter, reporter_params(request), segments, on_progress)
+    return Path(result.path)
 
 
 __all__ = [
@@ -139,5 +146,8 @@ __all__ = [
     "ReportKind",
     "ReportRequest",
     "list_reports",
+    "report_segments",
+    "reporter_params",
+    "request_window",
     "run_report_job",
 ]

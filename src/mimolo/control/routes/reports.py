@@ -52,10 +52,14 @@ def parse_report_form(form: dict[str, str]) -> ReportRequest:
     if not rate.is_finite() or rate < 0 or rate > 100000:
         raise ConfigError("must be between 0 and 100000", key="rate")
     currency = form.get("currency", "").strip().upper() or "EUR"
-    if not currency.isalpha() or len(currency) > CURRENCY_MAX:
+    if not currency.isascii() or not currency.isalpha() or len(currency) > CURRENCY_MAX:
         raise ConfigError("must be a currency code such as EUR", key="currency")
     if REPORT_KINDS[kind].needs_client and not client:
         raise ConfigError("an invoice is for one client", key="client")
+    if REPORT_KINDS[kind].needs_client and rate <= 0:
+        raise ConfigError("an invoice needs an hourly rate above 0", key="rate")
+    if len(currency) != 3:
+        raise ConfigError("must be a three-letter currency code such as EUR", key="currency")
     return ReportRequest(
         kind=kind, start=start, end=end, client_id=client or None, rate=str(rate),
         currency=currency,
