@@ -107,3 +107,67 @@ def test_totals_agree_with_segments(items: list[TimelineSummary], cooldown: floa
     total = sum(s.duration_s for s in tl.segments)
     assert abs(sum(tl.per_client.values()) - total) < 1e-6
     assert abs(sum(d.duration_s for d in tl.per_day) - total) < 1e-6
+
+
+class RefSeg:
+    """A segment of the reference derivation."""
+
+    def __init__(self, s: TimelineSummary) -> None:
+        self.start, self.end, self.names, self.count = s.start, s.end, {s.instance_id}, 1
+
+
+def reference(
+    items: list[TimelineSummary], pol: TimelinePolicy, lo: float, hi: float
+) -> list[tuple[float, float, list[str], int]]:
+    """A slow, obviously correct derivation (quadratic attach) to check the fast one."""
+    client_of = pol.client_of_instance
+    inside = [s for s in items if s.end >= lo and s.start <= hi]
+
+    def client(s: TimelineSummary) -> str | None:
+        return s.client_id or client_of.get(s.instance_id)
+
+    def group(s: TimelineSummary) -> str | None:
+        return client(s) if pol.group_by_client else None
+
+    acts = [s for s in inside if s.keep_alive is True and s.mode == "active"]
+    rest = [s for s in inside if not (s.keep_alive is True and s.mode == "active")]
+    out = []
+    for key in {group(s) for s in acts}:
+        segs: list[RefSeg] = []
+        for s in sorted((s for s in acts if group(s) == key), key=lambda s: s.start):
+            if segs and s.start - segs[-1].end <= pol.cooldown_s:
+                segs[-1].end = max(segs[-1].end, s.end)
+                segs[-1].names.add(s.instance_id)
+                segs[-1].count += 1
+            else:
+                segs.append(RefSeg(s))
+        for seg in segs:
+            start, end = max(seg.start, lo), min(seg.end, hi)
+            for s in rest:
+                c = client(s)
+                if pol.group_by_client and c is not None and c != key:
+                    continue
+                if max(s.start, lo) <= end and min(s.end, hi) >= start:
+                    seg.names.add(s.instance_id)
+                    seg.count += 1
+            out.append((start, end, sorted(seg.names), seg.count))
+    return sorted(out)
+
+
+@settings(max_examples=200, deadline=None)
+@given(corpus, cooldowns, st.booleans())
+def test_matches_the_slow_reference(
+    items: list[TimelineSummary], cooldown: float, grouped: bool
+) -> None:
+    pol = policy(cooldown, grouped)
+    lo, hi = WINDOW[0].timestamp(), WINDOW[1].timestamp()
+    fast = derive_timeline(items, pol, window=WINDOW)
+    got = sorted(
+        (s.start.timestamp(), s.end.timestamp(), s.instances, s.summary_count)
+        for s in fast.segments
+    )
+    want = reference(items, pol, lo, hi)
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        assert abs(g[0] - w[0]) < 1e-5 and abs(g[1] - w[1]) < 1e-5
+        assert g[2:] == w[2:]

@@ -13,7 +13,6 @@ the query window.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from operator import attrgetter
@@ -69,24 +68,41 @@ def _merge(
     return out
 
 
-def _attach(
-    segs: list[_Seg],
-    starts: list[float],
-    s: TimelineSummary,
+def _attach_all(
+    others: list[TimelineSummary],
+    segs: list[tuple[_Seg, str | None]],
+    client_of: Mapping[str, str],
+    grouped: bool,
     lo: float,
     hi: float,
-    client: str | None,
 ) -> None:
-    """Count a non-activity summary in every segment it overlaps (closed intervals)."""
-    start, end = max(s.start, lo), min(s.end, hi)
-    i = bisect_right(starts, end) - 1
-    while i >= 0 and segs[i].end >= start:
-        seg = segs[i]
-        seg.instances.add(s.instance_id)
-        if client is not None:
-            seg.clients.add(client)
-        seg.count += 1
-        i -= 1
+    """Count non-activity summaries in the segments they overlap: one sweep by start.
+
+    ``segs`` (every group's segments, sorted by start) enter the open list once a summary
+    could reach them and leave it when no later summary can (their end is before its start).
+    """
+    others.sort(key=_by_start)
+    open_: list[tuple[_Seg, str | None]] = []
+    n = len(segs)
+    j = 0
+    for s in others:
+        a = s.start if s.start > lo else lo
+        b = s.end if s.end < hi else hi
+        while j < n and segs[j][0].start <= b:
+            open_.append(segs[j])
+            j += 1
+        if not open_:
+            continue
+        if open_[0][0].end < a or len(open_) > 1:
+            open_ = [item for item in open_ if item[0].end >= a]
+        client = s.client_id or client_of.get(s.instance_id)
+        for seg, key in open_:
+            if seg.start > b or (grouped and client is not None and key != client):
+                continue
+            seg.instances.add(s.instance_id)
+            if client is not None and not grouped:
+                seg.clients.add(client)
+            seg.count += 1
 
 
 def derive_timeline(
@@ -118,21 +134,15 @@ def derive_timeline(
             others.append(s)
 
     groups: dict[str | None, list[_Seg]] = {}
-    starts: dict[str | None, list[float]] = {}
     for key, items in activity.items():
         segs = _merge(items, policy.cooldown_s, client_of, not grouped)
         for seg in segs:
             seg.start, seg.end = max(seg.start, lo), min(seg.end, hi)
         groups[key] = segs
-        starts[key] = [seg.start for seg in segs]
-    for s in others:
-        client = s.client_id or client_of.get(s.instance_id)
-        if grouped and client is not None:
-            if client in groups:
-                _attach(groups[client], starts[client], s, lo, hi, client)
-        else:
-            for key, segs in groups.items():
-                _attach(segs, starts[key], s, lo, hi, client if not grouped else None)
+    every = sorted(
+        ((seg, key) for key, segs in groups.items() for seg in segs), key=lambda x: x[0].start
+    )
+    _attach_all(others, every, client_of, grouped, lo, hi)
 
     labelled: list[tuple[str, Segment]] = []
     for key, segs in groups.items():

@@ -87,7 +87,11 @@ def _summary(view: _View, names: dict[str, str]) -> TimelineSummary:
     if window is None:
         start = end = _epoch(rec.timestamp)
     else:
-        start, end = _epoch(window.start), _epoch(window.end)
+        ws, we = window.start, window.end
+        if ws.tzinfo is not None and we.tzinfo is not None:  # inlined _epoch: the hot path
+            start, end = ws.timestamp(), we.timestamp()
+        else:
+            start, end = _epoch(ws), _epoch(we)
         if end < start:
             raise ValueError("window.end is before window.start")
     instance_id = names.setdefault(view.instance_id, view.instance_id)
