@@ -77,7 +77,7 @@ def _unavailable(reason: str) -> list[Figure]:
 
 def _ingest(ctx: BenchContext, executable: Path) -> list[Figure]:
     n = ctx.scale(full=20_000, quick=2_000)
-    n_heartbeats = ctx.scale(full=2_000, quick=300)
+    n_heartbeats = ctx.scale(full=1_000, quick=300)
     start = datetime(2026, 1, 5, 8, tzinfo=UTC).timestamp()
     records = synthetic_records(n, start=start)
     events = aw_events(records)
