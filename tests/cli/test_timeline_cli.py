@@ -120,3 +120,16 @@ def test_bad_dates_and_empty_window(tmp_path: Path) -> None:
     assert code == 0 and "No work segments" in out
     code, out = run("demo-data", "--end", "March", "--data-dir", str(tmp_path))
     assert code == 2
+
+
+def test_warning_text_is_not_taken_as_markup(tmp_path: Path) -> None:
+    run("demo-data", "--days", "1", "--end", "2026-03-02", "--data-dir", str(tmp_path))
+    ledger = tmp_path / "operations" / "evidence" / "2026" / "20260302.evidence.jsonl"
+    first = ledger.read_bytes().splitlines()[0]
+    with ledger.open("ab") as fh:
+        fh.write(first.replace(b'"type":"summary"', b'"type":"[/bold]"') + b"\n")
+    code, out = run(
+        "timeline", "--from", "2026-03-02", "--to", "2026-03-02", "--data-dir", str(tmp_path)
+    )
+    assert code == 0, out
+    assert "not a summary: '[/bold]'" in out

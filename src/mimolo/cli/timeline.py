@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import msgspec
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mimolo.dataroot import DataRoot
@@ -51,7 +52,7 @@ def hours(seconds: float) -> str:
 
 def print_warnings(console: Console, warnings: list[ReadWarning], limit: int = 20) -> None:
     for warning in warnings[:limit]:
-        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, markup=True)
+        console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}", highlight=False)
     if len(warnings) > limit:
         console.print(f"[yellow]… and {len(warnings) - limit} more warnings[/yellow]")
 
@@ -60,7 +61,11 @@ def render(console: Console, timeline: Timeline) -> None:
     """Segments grouped by UTC day, then totals per client."""
     table = Table(title="Work segments (derived, UTC)")
     for name in ("day", "start", "end", "duration", "clients", "instances", "summaries"):
-        table.add_column(name, justify="right" if name in ("duration", "summaries") else "left")
+        table.add_column(
+            name,
+            justify="right" if name in ("duration", "summaries") else "left",
+            no_wrap=name != "instances",
+        )
     last_day: date | None = None
     for seg in timeline.segments:
         day = seg.start.date()
