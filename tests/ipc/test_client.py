@@ -136,3 +136,13 @@ async def test_request_sync(server: ControlServer) -> None:
 def test_request_sync_when_operations_is_down(tmp_path: Path) -> None:
     with pytest.raises(OperationsUnavailable, match="not running"):
         request_sync(tmp_path / "nothing.sock", "ping", timeout=2)
+
+
+async def test_request_as_converts_to_a_typed_struct(server: ControlServer) -> None:
+    import msgspec
+
+    class Echo(msgspec.Struct):
+        text: str
+
+    async with OpsClient(server.socket_path) as client:
+        assert await client.request_as("echo", Echo, text="hi") == Echo(text="hi")

@@ -128,7 +128,10 @@ def add(
         enabled=not disabled,
         **fields,
     )
-    print_json(result) if as_json else _show_result(result, "added")
+    if as_json:
+        print_json(result)
+    else:
+        _show_result(result, "added")
 
 
 @instances.command("duplicate")
@@ -147,7 +150,10 @@ def duplicate(
     if new_id is not None:
         fields["new_instance_id"] = new_id
     result = call(data_dir, "duplicate_agent_instance", instance_id=instance_id, **fields)
-    print_json(result) if as_json else _show_result(result, "duplicated as")
+    if as_json:
+        print_json(result)
+    else:
+        _show_result(result, "duplicated as")
 
 
 @instances.command("remove")
@@ -160,7 +166,10 @@ def remove(instance_id: str, yes: bool, as_json: bool, data_dir: Path | None) ->
     if not yes:
         click.confirm(f"Remove instance {instance_id!r}? Its evidence stays.", abort=True)
     result = call(data_dir, "remove_agent_instance", instance_id=instance_id)
-    print_json(result) if as_json else console.print(f"removed [bold]{instance_id}[/bold]")
+    if as_json:
+        print_json(result)
+    else:
+        console.print(f"removed [bold]{instance_id}[/bold]")
 
 
 def _update(data_dir: Path | None, as_json: bool, instance_id: str, **fields: Any) -> None:

@@ -16,7 +16,7 @@ import socket
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import msgspec
 
@@ -26,6 +26,7 @@ from mimolo.ipc.types import MAX_RESPONSE_BYTES, Response, decode_response, enco
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S: Final = 30.0
+_T = TypeVar("_T")
 _RESERVED = frozenset({"cmd", "request_id"})
 
 
@@ -192,6 +193,10 @@ class OpsClient:
     async def request(self, cmd: str, **fields: Any) -> dict[str, Any]:
         """Send one request; return its ``data`` or raise ``IpcError`` with the code."""
         return _result(await self.request_response(cmd, **fields))
+
+    async def request_as(self, cmd: str, type_: type[_T], **fields: Any) -> _T:
+        """Like ``request``, with ``data`` converted to ``type_`` (a msgspec Struct …)."""
+        return msgspec.convert(await self.request(cmd, **fields), type_)
 
     async def aclose(self) -> None:
         """Close the connection and wait for the reader task."""

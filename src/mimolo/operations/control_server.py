@@ -149,6 +149,7 @@ class ControlServer:
         on_peer_refused: PeerRefusedHook | None = None,
         max_line_bytes: int = MAX_REQUEST_BYTES,
         max_inflight: int = 32,
+        max_connections: int = 256,
         write_high_water: int = 256 * 1024,
         drain_timeout_s: float = 5.0,
     ) -> None:
@@ -157,6 +158,7 @@ class ControlServer:
         self.on_peer_refused = on_peer_refused
         self.max_line_bytes = max_line_bytes
         self.max_inflight = max_inflight
+        self.max_connections = max_connections
         self.write_high_water = write_high_water
         self.drain_timeout_s = drain_timeout_s
         self.shutting_down = False
@@ -262,6 +264,13 @@ class ControlServer:
             peer = self._peer(writer)
             if peer is not None and peer[1] != os.geteuid():
                 await self._refuse(conn, *peer)
+                await self._linger(reader, writer)
+                return
+            if len(self._connections) > self.max_connections:
+                log.warning("refused a control connection: %d open", self.max_connections)
+                await conn.send(
+                    error_response(None, None, "busy", "too many control connections; retry")
+                )
                 await self._linger(reader, writer)
                 return
             async with asyncio.TaskGroup() as group:
