@@ -325,11 +325,21 @@ class AgentHarness:
 
     @classmethod
     def create(
-        cls, agent_cls: type[BaseAgent], config: dict[str, Any] | None = None
+        cls,
+        agent_cls: type[BaseAgent],
+        config: dict[str, Any] | None = None,
+        *,
+        heartbeat_interval_s: float | None = None,
     ) -> AgentHarness:
-        """Instantiate ``agent_cls`` on a virtual clock and run its handshake."""
+        """Instantiate ``agent_cls`` on a virtual clock and run its handshake.
+
+        ``config`` is used as given (validate it with ``validate_params`` to get defaults);
+        ``heartbeat_interval_s`` overrides ``MIMOLO_HEARTBEAT_INTERVAL_S``.
+        """
         clock = VirtualClock()
         agent = agent_cls(config if config is not None else {}, clock=clock)
+        if heartbeat_interval_s is not None:
+            agent.heartbeat_interval_s = heartbeat_interval_s
         agent.sent = []
         agent.begin()
         return cls(agent=agent, clock=clock)

@@ -44,6 +44,9 @@ def test_upstream_v03_agent_passes_with_a_status_warning() -> None:
     assert got["handshake"] == got["flush"] == got["sequence"] == got["shutdown"] == "PASS"
     assert "v0.3 order" in report.row("flush").detail
     assert "log" in report.row("shutdown").detail
+    # Every line it wrote decodes cleanly.
+    assert got["stdout"] == got["schema"] == "PASS"
+    assert report.lines_invalid == 0 and report.lines_total >= 8
 
 
 @pytest.mark.parametrize(
