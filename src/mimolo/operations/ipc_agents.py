@@ -208,7 +208,7 @@ def register(registry: CommandRegistry, ctx: IpcContext) -> None:
             try:
                 await resolve(ctx.supervisor.stop_agent(params.instance_id))
             except MimoloError as exc:
-                if exc.code not in ("not_running", "quarantined"):
+                if exc.code != "agent_not_running":
                     raise
             config = ctx.store.remove_instance(params.instance_id)
             applied = await apply(config)
