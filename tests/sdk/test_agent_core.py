@@ -332,3 +332,15 @@ def test_bad_heartbeat_interval_is_a_config_error(
     with pytest.raises(ConfigError) as info:
         Counter({})
     assert info.value.key == "MIMOLO_HEARTBEAT_INTERVAL_S"
+
+
+def test_an_unaccepted_handshake_ack_stops_the_agent(harness: AgentHarness) -> None:
+    out = harness.send(
+        {"cmd": "ack", "accepted": False, "app_version": "9", "protocol_version": "0.4"}
+    )
+    assert isinstance(out[0], LogMessage) and harness.agent.exiting
+
+
+def test_an_accepted_handshake_ack_is_silent(harness: AgentHarness) -> None:
+    assert harness.send({"cmd": "ack", "app_version": "0.1.0", "protocol_version": "0.4"}) == []
+    assert not harness.agent.exiting

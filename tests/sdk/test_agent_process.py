@@ -126,3 +126,14 @@ def test_hostile_command_lines_are_answered_and_survived(tmp_path: Path) -> None
         assert errors[2].data["reason"] == "unknown_type"
         driver.send({"cmd": "shutdown"})
         assert driver.wait_exit(WAIT) == 0
+
+
+def test_agent_exits_when_nobody_reads_its_output(tmp_path: Path) -> None:
+    env = agent_environment(tmp_path / "root", heartbeat_interval_s=0.2)
+    with AgentDriver(module("mimolo.agents.agent_template"), env=env) as driver:
+        assert driver.wait_for(is_type("handshake"), WAIT) is not None
+        proc = driver.proc
+        assert proc is not None and proc.stdout is not None
+        proc.stdout.close()  # Operations stopped reading: the next heartbeat hits EPIPE
+        # stdin stays open, so only the broken pipe can make it exit.
+        assert driver.wait_exit(WAIT) == 0

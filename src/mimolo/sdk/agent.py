@@ -320,6 +320,9 @@ class BaseAgent:
         """Execute one decoded command (DESIGN §3)."""
         cid = command.id if isinstance(command.id, str) else None
         if isinstance(command, AckCommand):
+            if not command.accepted:
+                self.log("warning", "handshake not accepted")
+                self._finish()
             return
         if isinstance(command, RejectCommand):
             self.log("warning", f"handshake rejected: {command.reason}")
@@ -368,6 +371,9 @@ class BaseAgent:
         reader.start()
         while not self.exiting:
             timeout = self.run_due()
+            if writer.broken:  # nobody reads our output any more
+                self._finish()
+                break
             try:
                 kind, payload = self._inbox.get(timeout=timeout)
             except queue.Empty:
@@ -379,8 +385,6 @@ class BaseAgent:
                 self.handle_eof()
             elif kind == "signal":
                 self.handle_signal()
-            if writer.broken and not self.exiting:
-                self._finish()  # nobody is reading our output any more
         return self.exit_code
 
     @classmethod
