@@ -26,6 +26,7 @@ HANDSHAKE_WAIT_S = 30.0
 
 
 def _argv(name: str) -> list[str]:
+    """How Operations starts a built-in agent."""
     return [sys.executable, "-m", f"mimolo.agents.{name}"]
 
 
@@ -61,6 +62,7 @@ def _idle(ctx: BenchContext, seconds: float) -> dict[str, tuple[float, float]]:
 
 
 def _handshake_ms(ctx: BenchContext) -> float:
+    """Milliseconds from spawning agent_template to its handshake line."""
     env = agent_environment(ctx.tmp_dir("sdk-start"), heartbeat_interval_s=15)
     driver = AgentDriver(_argv("agent_template"), env=env)
     try:
@@ -74,6 +76,7 @@ def _handshake_ms(ctx: BenchContext) -> float:
 
 
 def _lines(n: int) -> list[bytes]:
+    """``n`` encoded protocol lines, three summaries to one heartbeat."""
     now = datetime.now(UTC)
     env: dict[str, Any] = {"agent_id": "bench-1", "agent_label": "Bench", "agent_version": "1"}
     summary: AgentMessage = SummaryMessage(
@@ -98,6 +101,7 @@ def _lines(n: int) -> list[bytes]:
 
 
 def run(ctx: BenchContext) -> list[Figure]:
+    """Idle cost, start latency and decode throughput."""
     seconds = float(ctx.scale(full=60, quick=10))
     log(f"idle SDK agents for {seconds:g} s")
     idle = _idle(ctx, seconds)
@@ -139,6 +143,7 @@ def run(ctx: BenchContext) -> list[Figure]:
     lines = _lines(n)
 
     def decode_all() -> float:
+        """Decode every line once; lines per second."""
         return n / ctx.time_call(lambda: [decode_message(line) for line in lines])
 
     throughput = ctx.median_of(decode_all)

@@ -48,6 +48,7 @@ class Line:
 
     @property
     def type(self) -> str | None:
+        """The message ``type``, or None for a rejected line."""
         return None if self.message is None else message_type(self.message)
 
 
@@ -158,6 +159,7 @@ class AgentDriver:
 
     @property
     def pid(self) -> int:
+        """The agent's pid (also its process group id)."""
         assert self.proc is not None, "agent not started"
         return self.proc.pid
 
@@ -170,6 +172,7 @@ class AgentDriver:
             return None
 
     def close_stdin(self) -> None:
+        """Close the agent's stdin (it should exit on EOF)."""
         if self.proc is not None and self.proc.stdin is not None:
             with contextlib.suppress(OSError):
                 self.proc.stdin.close()
@@ -195,6 +198,7 @@ class AgentDriver:
         return proc.returncode
 
     def _signal_group(self, sig: signal.Signals) -> None:
+        """Signal the agent's whole process group, if it still exists."""
         assert self.proc is not None
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, sig)
@@ -219,6 +223,7 @@ class AgentDriver:
         return True
 
     def _read_stdout(self, stream: IO[bytes]) -> None:
+        """Reader thread: decode each stdout line, capping over-long ones."""
         try:
             while True:
                 raw = stream.readline(self._max + 1)
@@ -241,6 +246,7 @@ class AgentDriver:
                 self._cond.notify_all()
 
     def _decode(self, raw: bytes) -> Line:
+        """One line, decoded or with its rejection."""
         now = time.monotonic()
         try:
             return Line(raw=raw, at=now, message=decode_message(raw, max_bytes=self._max))
@@ -248,12 +254,14 @@ class AgentDriver:
             return Line(raw=raw, at=now, rejected=exc)
 
     def _read_stderr(self, stream: IO[bytes]) -> None:
+        """Reader thread: keep the first 64 KiB of stderr."""
         with contextlib.suppress(OSError, ValueError):
             while chunk := stream.read1(4096):  # type: ignore[attr-defined]
                 if len(self.stderr) < _STDERR_KEEP:
                     self.stderr.extend(chunk[: _STDERR_KEEP - len(self.stderr)])
 
     def _append(self, line: Line) -> None:
+        """Store a line and wake waiters."""
         with self._cond:
             self.lines.append(line)
             self._cond.notify_all()
@@ -312,6 +320,7 @@ class VirtualClock:
         return self._mono
 
     def advance(self, seconds: float) -> None:
+        """Move both clocks forward."""
         self._wall += timedelta(seconds=seconds)
         self._mono += seconds
 
@@ -346,6 +355,7 @@ class AgentHarness:
 
     @property
     def sent(self) -> list[AgentMessage]:
+        """Every message the agent sent so far."""
         assert self.agent.sent is not None
         return self.agent.sent
 

@@ -23,6 +23,7 @@ def agent() -> None:
 
 
 def _parse_config(raw: str | None) -> dict[str, Any]:
+    """``--config``: a JSON object or a usage error."""
     if raw is None:
         return {}
     try:

@@ -85,6 +85,7 @@ def activity_signal(
 
 
 def _env_float(name: str, default: float) -> float:
+    """A positive float from the environment, or ``default`` when unset."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -106,6 +107,7 @@ class ProtocolLogHandler(logging.Handler):
         self._busy = threading.local()
 
     def emit(self, record: logging.LogRecord) -> None:
+        """Forward one record, never recursing into itself."""
         if getattr(self._busy, "on", False):
             return
         self._busy.on = True
@@ -404,6 +406,7 @@ class BaseAgent:
             root.setLevel(logging.INFO)
 
         def _on_term(signum: int, frame: FrameType | None) -> None:
+            """SIGTERM handler: hand the signal to the main loop."""
             agent._inbox.put(("signal", None))  # SimpleQueue.put is reentrant
 
         signal.signal(signal.SIGTERM, _on_term)
@@ -415,10 +418,12 @@ class BaseAgent:
     # ---- internals ------------------------------------------------------------------
 
     def _reader_line(self, line: bytes | None) -> None:
+        """Reader thread: queue a line, blocking when the inbox is full."""
         self._line_slots.acquire()
         self._inbox.put(("line" if line is not None else "oversized", line))
 
     def _envelope(self) -> dict[str, Any]:
+        """The fields every message carries."""
         return {
             "timestamp": self.clock.now(),
             "agent_id": self.agent_id,
@@ -428,12 +433,14 @@ class BaseAgent:
         }
 
     def _emit(self, message: AgentMessage) -> None:
+        """Encode and write one message (and record it when testing)."""
         if self.sent is not None:
             self.sent.append(message)
         if self._writer is not None:
             self._writer.write_line(encode_message(message))
 
     def _capabilities(self) -> list[str]:
+        """What the handshake advertises."""
         caps = ["summary", "heartbeat", "status", "flush", "sequence"]
         if self.widget_manifest() is not None:
             caps.append("widget")
@@ -444,6 +451,7 @@ class BaseAgent:
         self._next_sample = now + interval if interval else None
 
     def _hook_failed(self, hook: str, exc: BaseException, *, force: bool = False) -> None:
+        """Report an exception from agent code, at most once a minute unless forced."""
         now = self.clock.monotonic()
         if not force and now - self._last_hook_error < _HOOK_ERROR_EVERY_S:
             return
@@ -452,11 +460,13 @@ class BaseAgent:
         self.report_error(f"{hook} failed: {detail}", hook=hook)
 
     def _ack(self, name: str, cid: str | None, **data: Any) -> None:
+        """Acknowledge a command, echoing its ``id`` as ``data.command_id``."""
         if cid is not None:
             data["command_id"] = cid
         self._emit(AckMessage(**self._envelope(), ack_command=name, data=data))
 
     def _send_status(self) -> None:
+        """A ``status`` message with the current self-reported health."""
         self._emit(
             StatusMessage(
                 **self._envelope(),
@@ -467,6 +477,7 @@ class BaseAgent:
         )
 
     def _send_heartbeat(self) -> None:
+        """A heartbeat with self-measured metrics plus ``extra_metrics``."""
         self.cpu.sample()
         metrics = self.cpu.metrics(queue=self._inbox.qsize())
         try:
@@ -476,10 +487,12 @@ class BaseAgent:
         self._emit(HeartbeatMessage(**self._envelope(), metrics=metrics, health=self._health))
 
     def _flush(self, cid: str | None) -> None:
+        """Summary first, then the ACK."""
         self.emit_summary_now()
         self._ack("flush", cid)
 
     def _stop(self, cid: str | None) -> None:
+        """Pause sampling (heartbeats continue) and ACK."""
         if self.sampling:
             self.sampling = False
             self._next_sample = None
@@ -490,6 +503,7 @@ class BaseAgent:
         self._ack("stop", cid)
 
     def _start(self) -> None:
+        """Resume sampling; ``start`` has no ACK."""
         if not self.sampling:
             self.sampling = True
             self._schedule_sampling(self.clock.monotonic())
@@ -499,10 +513,12 @@ class BaseAgent:
                 self._hook_failed("on_resume_sampling", exc, force=True)
 
     def _shutdown(self, cid: str | None) -> None:
+        """Clean up, ACK, and leave the main loop."""
         self._finish()
         self._ack("shutdown", cid)
 
     def _finish(self) -> None:
+        """Run ``on_shutdown`` once and mark the agent as exiting."""
         if self.exiting:
             return
         self.exiting = True
@@ -512,6 +528,7 @@ class BaseAgent:
             self._hook_failed("on_shutdown", exc, force=True)
 
     def _widget_render(self, command: WidgetRenderCommand) -> None:
+        """Answer ``widget_render`` with a frame or a ``widget_not_supported`` error."""
         request = WidgetRequest.from_args(command.args)
         try:
             fragment = self.render_widget(request)
@@ -538,6 +555,7 @@ class BaseAgent:
         self._emit(WidgetFrameMessage(**self._envelope(), data=data))
 
     def _widget_action(self, command: WidgetActionCommand, cid: str | None) -> None:
+        """Run a widget action; ``refresh`` flushes a summary before the ACK."""
         args = command.args
         request_id = str(args.get("request_id", ""))
         action = args.get("action")

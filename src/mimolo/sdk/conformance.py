@@ -97,6 +97,7 @@ class CheckReport(msgspec.Struct, kw_only=True):
 
 
 def _describe(line: Line) -> str:
+    """What a line was, for a report detail."""
     if line.message is not None:
         return message_type(line.message)
     assert line.rejected is not None
@@ -114,9 +115,11 @@ class _Run:
         self.monitor = ResourceMonitor(driver.pid)
 
     def add(self, check: str, result: Result, detail: str) -> None:
+        """Record the row for one check."""
         self.rows[check] = CheckRow(check, result, detail)
 
     def check_handshake(self) -> bool:
+        """The first line must be a valid handshake; answer it with an ACK."""
         first = self.d.wait_for(lambda _line: True, self.o.timeout_s)
         if first is None:
             closed = self.d.stdout_closed_at is not None
@@ -152,6 +155,7 @@ class _Run:
         return True
 
     def observe_idle(self) -> None:
+        """Watch the agent idle for ``seconds``: heartbeats and resource use."""
         first_hb = self.d.wait_for(
             is_type("heartbeat"), self.o.heartbeat_interval_s + self.o.heartbeat_grace_s
         )
@@ -166,6 +170,7 @@ class _Run:
         self._resources_row()
 
     def _heartbeat_row(self, first: Line | None) -> None:
+        """First heartbeat in time, no gap over interval + grace, metrics present."""
         limit = self.o.heartbeat_interval_s + self.o.heartbeat_grace_s
         if first is None:
             self.add("heartbeat", "FAIL", f"no heartbeat within {limit:g} s")
@@ -186,6 +191,7 @@ class _Run:
             self.add("heartbeat", "PASS", f"{detail}; all metrics present")
 
     def _resources_row(self) -> None:
+        """Idle CPU within the limit; RSS reported."""
         cpu, rss = self.monitor.cpu_percent, self.monitor.peak_rss_mb
         if cpu is None or rss is None:
             self.add("resources", "WARN", "the process could not be measured")
@@ -199,6 +205,7 @@ class _Run:
             self.add("resources", "PASS", detail)
 
     def check_status(self) -> None:
+        """A ``status`` command should get a ``status`` answer (missing: WARN)."""
         mark = self.d.mark()
         self.d.send(StatusCommand(id="check-status"))
         answer = self.d.wait_for(is_type("status"), self.o.timeout_s, after=mark)
@@ -209,6 +216,7 @@ class _Run:
         self.add("status", "PASS", f"health {health if isinstance(health, str) else 'unset'}")
 
     def check_flush(self) -> None:
+        """A ``flush`` yields a summary and its ACK, in either order."""
         mark = self.d.mark()
         self.d.send(FlushCommand(id="check-flush"))
         deadline = time.monotonic() + self.o.timeout_s
@@ -235,6 +243,7 @@ class _Run:
         self.add("flush", "PASS", f"{order}; activity_signal mode {parsed.mode}")
 
     def check_widget(self) -> None:
+        """If advertised, ``widget_render`` yields a bounded ``widget_frame``."""
         if "widget" not in self.capabilities:
             self.add("widget", "SKIP", "widget capability not advertised")
             return
@@ -242,6 +251,7 @@ class _Run:
         self.d.send(WidgetRenderCommand(args={"request_id": "check-widget"}, id="check-widget"))
 
         def answers(line: Line) -> bool:
+            """A frame or error for our request id."""
             msg = line.message
             if isinstance(msg, WidgetFrameMessage):
                 return msg.data.request_id == "check-widget"
@@ -261,6 +271,7 @@ class _Run:
             self.add("widget", "WARN", f"render answered with error: {answer.message.message}")
 
     def check_sequence(self) -> None:
+        """``sequence [stop, flush]``: ACK stop, summary, ACK flush, in order."""
         mark = self.d.mark()
         self.d.send(SequenceCommand(sequence=["stop", "flush"], id="check-sequence"))
         self.d.wait_for(is_ack("flush"), self.o.timeout_s, after=mark)
@@ -281,6 +292,7 @@ class _Run:
             self.add("sequence", "FAIL", f"expected {', '.join(expected)}; got {got}")
 
     def check_shutdown(self) -> int | None:
+        """``shutdown`` ends the process within the timeout."""
         mark = self.d.mark()
         self.d.send(ShutdownCommand(id="check-shutdown"))
         code = self.d.wait_exit(self.o.timeout_s)
@@ -300,6 +312,7 @@ class _Run:
         return code
 
     def line_rows(self) -> int:
+        """The ``stdout`` and ``schema`` rows over every line seen; the bad-line count."""
         lines = list(self.d.lines)
         garbage = [ln for ln in lines if ln.rejected and ln.rejected.reason in _GARBAGE_REASONS]
         invalid = [ln for ln in lines if ln.rejected and ln.rejected.reason not in _GARBAGE_REASONS]
@@ -318,12 +331,14 @@ class _Run:
 
 
 def _reason(line: Line) -> str:
+    """A rejected line's reason and field."""
     assert line.rejected is not None
     field = f" at {line.rejected.field}" if line.rejected.field else ""
     return f"{line.rejected.reason}{field}"
 
 
 def _not_started(argv: Sequence[str], why: str, started: float) -> CheckReport:
+    """The report for a command that could not even be started."""
     return CheckReport(
         command=list(argv),
         passed=False,

@@ -22,6 +22,7 @@ class ResourceMonitor:
         self.peak_rss_mb: float | None = None
 
     def _tree(self) -> list[psutil.Process]:
+        """The agent and its descendants."""
         assert self._proc is not None
         try:
             return [self._proc, *self._proc.children(recursive=True)]
@@ -29,6 +30,7 @@ class ResourceMonitor:
             return [self._proc]
 
     def _cpu(self) -> float | None:
+        """User + system CPU seconds of the tree, or None if it cannot be read."""
         if self._proc is None:
             return None
         total = 0.0
@@ -41,6 +43,7 @@ class ResourceMonitor:
         return total
 
     def begin(self) -> None:
+        """Start the measured window."""
         self._cpu0 = self._cpu() or 0.0
         self._t0 = time.monotonic()
         self.sample()
@@ -56,6 +59,7 @@ class ResourceMonitor:
         self.peak_rss_mb = max(self.peak_rss_mb or 0.0, rss)
 
     def end(self) -> None:
+        """Close the window and compute the CPU percentage."""
         self.wall_s = time.monotonic() - self._t0
         cpu = self._cpu()
         if cpu is not None and self.wall_s > 0:

@@ -41,6 +41,7 @@ class ProtocolWriter:
             return True
 
     def close(self) -> None:
+        """Close the protocol fd; later writes are dropped."""
         with self._lock:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
@@ -79,6 +80,7 @@ class LineReader(threading.Thread):
         self._max = max_bytes
 
     def run(self) -> None:
+        """Read until EOF, splitting lines and skipping over-long ones."""
         buf = b""
         skipping = False
         try:

@@ -31,16 +31,19 @@ class ExampleAgent(BaseAgent):
         self._history: deque[tuple[str, int, int, str]] = deque(maxlen=_HISTORY)
 
     def accumulate(self, now: datetime) -> None:
+        """One sample: active with ``activity_probability``."""
         self._samples += 1
         if self._rng.random() < float(self.config["activity_probability"]):
             self._active += 1
 
     def snapshot(self, now: datetime) -> tuple[int, int]:
+        """Hand over (samples, active samples) and reset."""
         taken = (self._samples, self._active)
         self._samples = self._active = 0
         return taken
 
     def summarize(self, snapshot: Any, start: datetime, end: datetime) -> dict[str, Any]:
+        """Counts plus the activity signal for the configured mode."""
         samples, active = snapshot
         mode = self.config["mode"]
         if mode == "active":
@@ -60,6 +63,7 @@ class ExampleAgent(BaseAgent):
         return data
 
     def render_widget(self, request: WidgetRequest) -> str:
+        """The last summaries, newest first."""
         rows = list(self._history)
         if not rows:
             return '<div class="mimolo-widget"><p>No summaries yet.</p></div>'
