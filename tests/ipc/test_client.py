@@ -49,11 +49,11 @@ async def test_full_envelope_is_available(server: ControlServer) -> None:
 
 async def test_pipelined_requests_from_many_tasks(server: ControlServer) -> None:
     async with OpsClient(server.socket_path) as client:
-        slow = asyncio.create_task(client.request("sleep", seconds=1.0))
+        slow = asyncio.create_task(client.request("sleep", seconds=3.0))
         texts = await asyncio.gather(*(client.request("echo", text=str(i)) for i in range(50)))
         assert [t["text"] for t in texts] == [str(i) for i in range(50)]
         assert not slow.done()  # fast answers overtook the slow one on one connection
-        assert await slow == {"slept": 1.0}
+        assert await slow == {"slept": 3.0}
 
 
 async def test_unreachable_operations_raises_operations_unavailable(tmp_path: Path) -> None:
