@@ -10,6 +10,7 @@ a ``log`` instead of an ACK on shutdown.
 from __future__ import annotations
 
 import itertools
+import re
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -262,8 +263,14 @@ class _Run:
             self.add("widget", "FAIL", "widget capability advertised but widget_render unanswered")
         elif isinstance(answer.message, WidgetFrameMessage):
             size = len(answer.message.data.html.encode())
+            stripped = (
+                stripped_markup(answer.message.data.html) if size <= _WIDGET_MAX_BYTES else []
+            )
             if size > _WIDGET_MAX_BYTES:
                 self.add("widget", "FAIL", f"fragment of {size} bytes exceeds 64 KiB")
+            elif stripped:
+                removed = ", ".join(stripped)
+                self.add("widget", "WARN", f"Control's sanitizer would remove: {removed}")
             else:
                 self.add("widget", "PASS", f"widget_frame of {size} bytes")
         else:
@@ -328,6 +335,25 @@ class _Run:
             valid = sum(1 for ln in lines if ln.message is not None)
             self.add("schema", "PASS", f"{valid} message(s) valid")
         return len(garbage) + len(invalid)
+
+
+_TAG_RE: Final = re.compile(r"<\s*([a-zA-Z][a-zA-Z0-9-]*)")
+
+
+def _markup_names(html: str) -> set[str]:
+    """Tag names and ``tag[attribute]`` pairs used in a fragment (a coarse scan)."""
+    names = {f"<{t.lower()}>" for t in _TAG_RE.findall(html)}
+    for tag in re.finditer(r"<([a-zA-Z][a-zA-Z0-9-]*)([^>]*)>", html):
+        for attr in re.findall(r"\s([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=", tag.group(2)):
+            names.add(f"{tag.group(1).lower()}[{attr.lower()}]")
+    return names
+
+
+def stripped_markup(html: str) -> list[str]:
+    """Tags and attributes Control's sanitizer (DESIGN §8) would remove from a fragment."""
+    from mimolo.control.sanitize import sanitize_fragment
+
+    return sorted(_markup_names(html) - _markup_names(sanitize_fragment(html)))
 
 
 def _reason(line: Line) -> str:

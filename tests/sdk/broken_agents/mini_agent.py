@@ -33,6 +33,7 @@ class MiniAgent:
     ack_before_summary_in_sequence = False
     garbage_after_handshake: str | None = None
     invalid_line_after_handshake: dict[str, Any] | None = None
+    widget_html: str | None = None
 
     def __init__(self) -> None:
         self.interval = float(os.environ.get("MIMOLO_HEARTBEAT_INTERVAL_S", "15"))
@@ -65,7 +66,8 @@ class MiniAgent:
 
     def run(self) -> None:
         if self.handshake:
-            self.emit("handshake", min_app_version="0.1.0", capabilities=["summary"])
+            caps = ["summary"] if self.widget_html is None else ["summary", "widget"]
+            self.emit("handshake", min_app_version="0.1.0", capabilities=caps)
         if self.garbage_after_handshake is not None:
             self.write(self.garbage_after_handshake)
         if self.invalid_line_after_handshake is not None:
@@ -80,6 +82,9 @@ class MiniAgent:
                 self.emit("ack", ack_command="flush")
             elif name == "stop":
                 self.emit("ack", ack_command="stop")
+            elif name == "widget_render" and self.widget_html is not None:
+                data = {"request_id": cmd["args"]["request_id"], "html": self.widget_html}
+                self.emit("widget_frame", data={**data, "mode": "html_fragment_v1"})
             elif name == "status":
                 self.emit("status", health="ok")
             elif name == "sequence":
