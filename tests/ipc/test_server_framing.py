@@ -62,6 +62,9 @@ async def test_hello_with_unknown_api_version_is_refused(raw: RawClient) -> None
         (b'{"cmd": "ping", "request_id": [1]}\n', "invalid_request"),
         (b'{"cmd": "ping", "request_id": true}\n', "invalid_request"),
         (b'{"cmd": "no_such_command"}\n', "unknown_command"),
+        (b"[" * 30000 + b"]" * 30000 + b"\n", "invalid_json"),  # nesting bomb
+        (b'{"cmd": "ping", "x": 1e99999}\n', "invalid_json"),  # number out of range
+        (b'{"cmd": "echo", "text": "\\ud800"}\n', "invalid_json"),  # lone surrogate
     ],
 )
 async def test_bad_lines_get_an_error_and_the_connection_lives(

@@ -358,7 +358,11 @@ class ControlServer:
 
     async def _answer(self, line: bytes, conn: _Connection, slots: asyncio.Semaphore) -> None:
         try:
-            response = await self.dispatch(line)
+            try:
+                response = await self.dispatch(line)
+            except Exception:
+                log.exception("control request could not be dispatched")
+                response = error_response(None, None, "internal_error", "request failed")
             await conn.send(response)
         finally:
             slots.release()
@@ -371,7 +375,7 @@ class ControlServer:
             return error_response(None, None, "invalid_json", f"invalid UTF-8: {exc.reason}")
         try:
             request = msgspec.json.decode(line)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:
             return error_response(None, None, "invalid_json", f"not JSON: {exc}")
         if not isinstance(request, dict):
             return error_response(None, None, "invalid_json", "a request must be a JSON object")
