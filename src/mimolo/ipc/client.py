@@ -138,7 +138,7 @@ class OpsClient:
                     break
                 try:
                     response = decode_response(line)
-                except msgspec.DecodeError:
+                except (msgspec.DecodeError, RecursionError):
                     log.warning("ignoring an undecodable answer line")
                     continue
                 future = self._pending.pop(str(response.request_id), None)
