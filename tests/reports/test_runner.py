@@ -36,6 +36,9 @@ def script(name: str, *extra: str) -> list[str]:
         ("no_file", "reporter_no_output", "wrote nothing"),
         ("wrong_hash", "reporter_bad_result", "does not match"),
         ("error_line", "reporter_error", "no segments to bill"),
+        ("huge_line", "reporter_garbage", "over 1048576 bytes"),
+        ("elsewhere", "reporter_bad_result", "somewhere-else.txt"),
+        ("chatty_after", "reporter_garbage", "after its final line"),
     ],
 )
 async def test_broken_reporter_gives_a_clear_error(
