@@ -118,3 +118,31 @@ def test_read_evidence_uses_cache_and_sees_changes(tmp_path: Path) -> None:
     with path.open("ab") as fh:
         fh.write(line(5))
     assert len(read_evidence(root, *window, cache=cache, now=now)[0]) == 2
+
+
+def test_bounded_by_summaries_too(tmp_path: Path) -> None:
+    cache = DayCache(max_summaries=5)
+    paths = []
+    for i in range(3):
+        p = tmp_path / f"{i}.jsonl"
+        p.write_bytes(b"".join(line(i * 10 + k) for k in range(2)))
+        paths.append(p)
+        cache.read(p, DAY, TODAY)
+    assert len(cache) == 2 and cache.summaries == 4
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(b"".join(line(k) for k in range(8)))
+    assert len(cache.read(big, DAY, TODAY)[0]) == 8
+    assert len(cache) == 1 and cache.summaries == 8  # the newest day is always kept
+    cache.clear()
+    assert cache.summaries == 0 and len(cache) == 0
+
+
+def test_reread_of_a_changed_day_replaces_its_count(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(line(0))
+    cache = DayCache()
+    cache.read(path, DAY, TODAY)
+    with path.open("ab") as fh:
+        fh.write(line(1))
+    cache.read(path, DAY, TODAY)
+    assert (len(cache), cache.summaries) == (1, 2)

@@ -18,6 +18,8 @@ from mimolo.timeline.models import TimelineSummary
 from mimolo.timeline.reader import ReadWarning, read_file
 
 DEFAULT_MAX_DAYS = 400
+DEFAULT_MAX_SUMMARIES = 3_000_000
+"""About 400 MB of decoded summaries: a busy year, bounded."""
 
 
 class FileIdentity(msgspec.Struct, frozen=True):
@@ -42,12 +44,16 @@ _Entry = tuple[FileIdentity, list[TimelineSummary], list[ReadWarning]]
 
 
 class DayCache:
-    """Thread-safe LRU of ``read_file`` results for closed days; counts hits and misses."""
+    """Thread-safe LRU of ``read_file`` results for closed days, bounded in days and summaries."""
 
-    def __init__(self, max_days: int = DEFAULT_MAX_DAYS) -> None:
-        if max_days < 1:
-            raise ValueError("max_days must be at least 1")
+    def __init__(
+        self, max_days: int = DEFAULT_MAX_DAYS, max_summaries: int = DEFAULT_MAX_SUMMARIES
+    ) -> None:
+        if max_days < 1 or max_summaries < 1:
+            raise ValueError("max_days and max_summaries must be at least 1")
         self.max_days = max_days
+        self.max_summaries = max_summaries
+        self._summaries = 0
         self.hits = 0
         self.misses = 0
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
@@ -79,15 +85,27 @@ class DayCache:
         summaries, warnings = read_file(path)
         if file_identity(path) == before:  # unchanged while we read it: safe to keep
             with self._lock:
+                old = self._entries.pop(key, None)
+                if old is not None:
+                    self._summaries -= len(old[1])
                 self._entries[key] = (before, summaries, warnings)
-                self._entries.move_to_end(key)
-                while len(self._entries) > self.max_days:
-                    self._entries.popitem(last=False)
+                self._summaries += len(summaries)
+                while len(self._entries) > 1 and (
+                    len(self._entries) > self.max_days or self._summaries > self.max_summaries
+                ):
+                    _, (_, dropped, _) = self._entries.popitem(last=False)
+                    self._summaries -= len(dropped)
         return summaries, warnings
+
+    @property
+    def summaries(self) -> int:
+        """How many decoded summaries the cache holds now."""
+        return self._summaries
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._summaries = 0
 
 
-__all__ = ["DEFAULT_MAX_DAYS", "DayCache", "FileIdentity", "file_identity"]
+__all__ = ["DEFAULT_MAX_DAYS", "DEFAULT_MAX_SUMMARIES", "DayCache", "FileIdentity", "file_identity"]
