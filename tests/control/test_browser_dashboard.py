@@ -91,7 +91,7 @@ def test_a_bad_parameter_shows_an_inline_error_by_the_field(dashboard: Page) -> 
     dashboard.get_by_role("button", name="Add instance", exact=True).click()
     error = dashboard.locator('[data-error-for="params.activity_probability"]')
     expect(error).to_be_visible()
-    expect(error).to_contain_text("must be <= 1")
+    expect(error).to_have_text("Must be <= 1, got 5.0")
     expect(dashboard.get_by_label("activity probability")).to_have_attribute("aria-invalid", "true")
     assert "/instances/new" in dashboard.url  # nothing was added, the form stays
 

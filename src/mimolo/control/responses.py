@@ -41,10 +41,16 @@ def refusal_response(scope: Mapping[str, Any], status: int, title: str, detail: 
 
 
 def json_error(code: str, message: str, *, status: int = 400, key: str | None = None) -> Response:
-    """The API's error shape; ``key`` names the form field the error belongs to."""
+    """The API's error shape; ``key`` names the form field the error belongs to.
+
+    A field's message drops its ``some.key: `` prefix: it is shown next to the field.
+    """
     payload: dict[str, Any] = {"ok": False, "error": code, "message": message}
     if key is not None:
         payload["key"] = key
+        head, sep, rest = message.partition(": ")
+        if key != "_form" and sep and rest and " " not in head:
+            payload["message"] = rest[:1].upper() + rest[1:]
     return JSONResponse(payload, status_code=status)
 
 
