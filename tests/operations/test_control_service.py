@@ -120,10 +120,16 @@ async def test_refused_peer_leaves_an_audit_record(monkeypatch: pytest.MonkeyPat
         monkeypatch.setenv("MIMOLO_DATA_DIR", str(root.root))
         root.config_path.write_text(CONFIG)
         async with operations(root) as ops:
-            # Open the path for this test only: the refusal must come from SO_PEERCRED.
-            for path in (base, root.root, root.operations_dir):
-                os.chmod(path, 0o711)
-            os.chmod(root.socket_path, 0o666)
+            # Reach the socket's inode through a hard link in an open directory, for this
+            # test only: the refusal must come from SO_PEERCRED, not from file modes
+            # (Operations keeps tightening its own directory).
+            door = base / "door"
+            door.mkdir()
+            os.chmod(base, 0o711)
+            os.chmod(door, 0o711)
+            link = door / "ops.sock"
+            os.link(root.socket_path, link)
+            os.chmod(link, 0o666)
             python = shutil.which("python3", path="/usr/bin:/bin")
             assert python is not None
             proc = await asyncio.create_subprocess_exec(
@@ -131,7 +137,7 @@ async def test_refused_peer_leaves_an_audit_record(monkeypatch: pytest.MonkeyPat
                 "-I",
                 "-c",
                 _NOBODY,
-                str(root.socket_path),
+                str(link),
                 user=65534,
                 group=65534,
                 stdout=subprocess.PIPE,
