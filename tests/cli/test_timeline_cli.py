@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -133,3 +134,66 @@ def test_warning_text_is_not_taken_as_markup(tmp_path: Path) -> None:
     )
     assert code == 0, out
     assert "not a summary: '[/bold]'" in out
+
+
+def test_client_and_cooldown_come_from_the_config(tmp_path: Path) -> None:
+    """An instance's configured client_id groups summaries that carry none."""
+    import msgspec
+
+    from mimolo.protocol.evidence import wrap_summary
+
+    ledger = tmp_path / "operations" / "evidence" / "2026" / "20260302.evidence.jsonl"
+    ledger.parent.mkdir(parents=True)
+    lines = []
+    for i, minute in enumerate((0, 1, 8)):  # gap of 7 min: joined only with cooldown >= 420
+        summary = {
+            "type": "summary",
+            "timestamp": f"2026-03-02T09:{minute + 1:02d}:00Z",
+            "agent_id": "cad",
+            "agent_label": "CAD",
+            "agent_version": "1.0.0",
+            "data": {
+                "activity_signal": {"mode": "active", "keep_alive": True},
+                "window": {
+                    "start": f"2026-03-02T09:{minute:02d}:00Z",
+                    "end": f"2026-03-02T09:{minute + 1:02d}:00Z",
+                },
+            },
+        }
+        lines.append(
+            wrap_summary(
+                seq=i,
+                record_id=str(i),
+                received_at=datetime(2026, 3, 2, 9, minute + 1, 1, tzinfo=UTC),
+                plugin_id="trail_tracker",
+                instance_id="cad",
+                instance_label="CAD",
+                host="h",
+                raw_summary=msgspec.json.encode(summary),
+            )
+        )
+    ledger.write_bytes(b"".join(lines))
+    config = tmp_path / "operations" / "agent_config.toml"
+    config.write_text(
+        '[settings]\ncooldown_s = 300\n\n[instances.cad]\ntemplate = "trail_tracker"\n'
+        'label = "CAD"\nclient_id = "studio"\n'
+    )
+    args = [
+        "timeline",
+        "--from",
+        "2026-03-02",
+        "--to",
+        "2026-03-02",
+        "--json",
+        "--data-dir",
+        str(tmp_path),
+    ]
+    code, out = run(*args)
+    assert code == 0, out
+    payload = json.loads(out.strip().splitlines()[-1])
+    assert payload["cooldown_s"] == 300
+    assert [s["client_ids"] for s in payload["segments"]] == [["studio"], ["studio"]]
+    code, out = run(*args, "--cooldown", "600")
+    assert [s["duration_s"] for s in json.loads(out.strip().splitlines()[-1])["segments"]] == [
+        540.0
+    ]

@@ -17,7 +17,7 @@ from mimolo.errors import MimoloError
 from mimolo.reports.params import FORMATS
 from mimolo.reports.runner import DEFAULT_TIMEOUT_S, run_report_sync
 from mimolo.reports.templates import copy_templates, list_templates
-from mimolo.timeline import TimelinePolicy, timeline_for
+from mimolo.timeline import policy_from_config, timeline_for
 from mimolo.timeline.models import DEFAULT_COOLDOWN_S
 
 _F = Callable[..., Any]
@@ -49,9 +49,9 @@ def _common(kind: str) -> Callable[[_F], _F]:
             click.option(
                 "--cooldown",
                 type=click.FloatRange(min=0),
-                default=DEFAULT_COOLDOWN_S,
-                show_default=True,
-                help="Seconds of inactivity that still join one segment.",
+                default=None,
+                help="Seconds of inactivity that still join one segment "
+                f"[default: settings.cooldown_s, else {DEFAULT_COOLDOWN_S:g}].",
             ),
             click.option(
                 "--timeout",
@@ -73,15 +73,10 @@ def _generate(kind: str, opts: dict[str, Any], extra: dict[str, Any]) -> None:
     console = Console()
     begin, stop = resolve_window(opts["start"], opts["end"])
     root = DataRoot.resolve(opts["data_dir"])
+    policy, config_warnings = policy_from_config(root, cooldown_s=opts["cooldown"])
     try:
-        timeline, warnings = timeline_for(
-            root,
-            begin,
-            stop,
-            TimelinePolicy(cooldown_s=opts["cooldown"]),
-            client_id=opts["client_id"],
-        )
-        print_warnings(Console(stderr=True), warnings)
+        timeline, warnings = timeline_for(root, begin, stop, policy, client_id=opts["client_id"])
+        print_warnings(Console(stderr=True), [*config_warnings, *warnings])
         params: dict[str, Any] = {
             "from": begin.isoformat(),
             "to": stop.isoformat(),

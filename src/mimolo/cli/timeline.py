@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from rich.table import Table
 
 from mimolo.dataroot import DataRoot
 from mimolo.errors import MimoloError
-from mimolo.timeline import ReadWarning, Timeline, TimelinePolicy, timeline_for
+from mimolo.timeline import ReadWarning, Timeline, policy_from_config, timeline_for
 from mimolo.timeline.models import DEFAULT_COOLDOWN_S
 
 DEFAULT_DAYS = 7
@@ -50,7 +51,9 @@ def hours(seconds: float) -> str:
     return f"{seconds / 3600:.2f} h"
 
 
-def print_warnings(console: Console, warnings: list[ReadWarning], limit: int = 20) -> None:
+def print_warnings(
+    console: Console, warnings: Sequence[ReadWarning | str], limit: int = 20
+) -> None:
     for warning in warnings[:limit]:
         console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}", highlight=False)
     if len(warnings) > limit:
@@ -104,9 +107,9 @@ def render(console: Console, timeline: Timeline) -> None:
 @click.option(
     "--cooldown",
     type=click.FloatRange(min=0),
-    default=DEFAULT_COOLDOWN_S,
-    show_default=True,
-    help="Seconds of inactivity that still join one segment.",
+    default=None,
+    help=f"Seconds of inactivity that still join one segment "
+    f"[default: settings.cooldown_s, else {DEFAULT_COOLDOWN_S:g}].",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="The data root.")
@@ -114,7 +117,7 @@ def timeline(
     start: str | None,
     end: str | None,
     client_id: str | None,
-    cooldown: float,
+    cooldown: float | None,
     as_json: bool,
     data_dir: Path | None,
 ) -> None:
@@ -122,18 +125,17 @@ def timeline(
     begin, stop = resolve_window(start, end)
     root = DataRoot.resolve(data_dir)
     console = Console(stderr=as_json)
+    policy, config_warnings = policy_from_config(root, cooldown_s=cooldown)
     try:
-        result, warnings = timeline_for(
-            root, begin, stop, TimelinePolicy(cooldown_s=cooldown), client_id=client_id
-        )
+        result, warnings = timeline_for(root, begin, stop, policy, client_id=client_id)
     except MimoloError as exc:
         raise click.ClickException(str(exc)) from exc
-    print_warnings(Console(stderr=True), warnings)
+    print_warnings(Console(stderr=True), [*config_warnings, *warnings])
     if as_json:
         payload = {
             "from": begin,
             "to": stop,
-            "cooldown_s": cooldown,
+            "cooldown_s": policy.cooldown_s,
             "client_id": client_id,
             "segments": result.segments,
             "per_day": result.per_day,

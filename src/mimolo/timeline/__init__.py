@@ -16,6 +16,7 @@ from mimolo.timeline.models import (
     TimelinePolicy,
     TimelineSummary,
 )
+from mimolo.timeline.policy import policy_from_config
 from mimolo.timeline.query import DEFAULT_CACHE, only_client, read_evidence, timeline_for
 from mimolo.timeline.reader import ReadWarning, read_file
 from mimolo.timeline.totals import split_by_day
@@ -35,6 +36,7 @@ __all__ = [
     "derive_timeline",
     "file_identity",
     "only_client",
+    "policy_from_config",
     "read_evidence",
     "read_file",
     "split_by_day",
