@@ -469,3 +469,20 @@ async def test_real_agent_render_and_refresh(
             agent_pipe.process.stdin.close()
             await agent_pipe.process.wait()
             await pump
+
+
+@pytest.mark.anyio
+async def test_concurrent_renders_share_one_flight(
+    data_root: DataRoot, clock: FakeClock, recorder: Recorder
+) -> None:
+    bridge, agent = make_bridge(data_root, frame("<p>one</p>", ttl_ms=0), clock, recorder)
+    results = await asyncio.gather(*(bridge.render(INSTANCE, PLUGIN) for _ in range(5)))
+    assert len(agent.sent) == 1
+    assert {r.request_id for r, _cached in results} == {results[0][0].request_id}
+
+    silent, quiet_agent = make_bridge(data_root, lambda _c: None, clock, recorder)
+    outcomes = await asyncio.gather(
+        *(silent.render(INSTANCE, PLUGIN) for _ in range(4)), return_exceptions=True
+    )
+    assert len(quiet_agent.sent) == 1
+    assert all(isinstance(o, WidgetError) and o.code == "render_timeout" for o in outcomes)

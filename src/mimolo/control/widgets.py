@@ -40,7 +40,8 @@ _ACTION_RE: Final = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 ARTIFACT_HEADERS: Final = {
     "content-security-policy": "default-src 'none'; sandbox",
     "content-disposition": "inline",
-    "cache-control": "private, max-age=60",
+    # Never cached: an expired token must stop working in this browser too.
+    "cache-control": "no-store",
     "x-content-type-options": "nosniff",
 }
 _NOT_FOUND_CODES: Final = frozenset(

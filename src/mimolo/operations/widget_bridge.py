@@ -178,7 +178,7 @@ class WidgetBridge:
         self._manifests: dict[str, dict[str, Any] | None] = {}
         self._cache: dict[str, RenderedWidget] = {}
         self._waiters: dict[tuple[str, str], asyncio.Future[AgentMessage]] = {}
-        self._render_locks: dict[str, asyncio.Lock] = {}
+        self._inflight: dict[str, asyncio.Future[RenderedWidget]] = {}
         self._action_locks: dict[str, asyncio.Lock] = {}
 
     # ---- fed by the supervisor ---------------------------------------------------
@@ -248,18 +248,40 @@ class WidgetBridge:
         width: int | None = None,
         height: int | None = None,
     ) -> tuple[RenderedWidget, bool]:
-        """A fresh or cached frame and whether it came from the cache."""
-        asked = self.clock()
+        """A fresh or cached frame and whether it came from the cache.
+
+        Concurrent requests for one instance share the render in flight (single flight), so
+        many tabs polling a hung agent never queue up one timeout after another.
+        """
         if not force and (hit := self.cached(instance_id)) is not None:
             return hit, True
-        lock = self._render_locks.setdefault(instance_id, asyncio.Lock())
-        async with lock:
-            # A render that finished while we queued is as fresh as ours would be.
-            hit = self.cached(instance_id)
-            if hit is not None and (not force or hit.rendered_at > asked):
-                return hit, True
+        shared = self._inflight.get(instance_id)
+        if shared is not None:
+            try:
+                return await asyncio.shield(shared), False
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
+                raise WidgetError(
+                    "the render in flight was abandoned", code="render_failed"
+                ) from None
+        flight: asyncio.Future[RenderedWidget] = asyncio.get_running_loop().create_future()
+        self._inflight[instance_id] = flight
+        try:
             frame = await self._render_now(instance_id, plugin_id, width, height)
+        except Exception as exc:
+            flight.set_exception(exc)
+            flight.exception()  # retrieved here; sharers re-raise it themselves
+            raise
+        except BaseException:
+            flight.cancel()
+            raise
+        else:
+            flight.set_result(frame)
             return frame, False
+        finally:
+            del self._inflight[instance_id]
 
     async def _render_now(
         self, instance_id: str, plugin_id: str, width: int | None, height: int | None
@@ -318,7 +340,10 @@ class WidgetBridge:
         tokens = {
             ref: self._token_for(plugin_id, instance_id, ref) for ref in checked.artifact_refs
         }
-        ttl_ms = max(0, min(int(data.ttl_ms), MAX_CACHE_TTL_MS))
+        # A cached frame must never outlive the tokens inside it (tokens are reissued once
+        # less than half their TTL is left, so half the TTL is the safe bound).
+        token_bound_ms = int(self.tokens.ttl_s * 500)
+        ttl_ms = max(0, min(int(data.ttl_ms), MAX_CACHE_TTL_MS, token_bound_ms))
         now = self.clock()
         frame = RenderedWidget(
             instance_id=instance_id,

@@ -66,6 +66,7 @@
     const canvas = {
       instanceId, root, body, status, toggle, refresh,
       playing: true, timer: null, inflight: false, focused: null, interval: DEFAULT_INTERVAL_MS,
+      html: null,
     };
     refresh.addEventListener("click", () => refreshNow(canvas));
     toggle.addEventListener("click", () => setPlaying(canvas, !canvas.playing));
@@ -112,7 +113,10 @@
         data = { ok: false, error: "control_unreachable", message: "Control did not answer." };
       }
       if (data && data.ok) {
-        canvas.body.innerHTML = data.html; // sanitized by Control; CSP forbids script anyway
+        if (canvas.root.dataset.widgetState !== "ok" || canvas.html !== data.html) {
+          canvas.body.innerHTML = data.html; // sanitized by Control; CSP forbids script anyway
+          canvas.html = data.html; // unchanged frames keep their DOM (no image refetch)
+        }
         canvas.root.dataset.widgetState = "ok";
         delete canvas.root.dataset.widgetError;
         const when = new Date().toLocaleTimeString();
