@@ -93,12 +93,7 @@ def list_reports(root: DataRoot, limit: int = 20) -> list[ReportFile]:
 def report_segments(root: DataRoot, request: ReportRequest) -> list[Segment]:
     """The derived segments of the request's days (whole UTC days), of its client if set."""
     start, end = request_window(request)
-    timeline = load_timeline(root, start, end).timeline
-    return [
-        segment
-        for segment in timeline.segments
-        if not request.client_id or request.client_id in segment.client_ids
-    ]
+    return load_timeline(root, start, end, client_id=request.client_id).timeline.segments
 
 
 def request_window(request: ReportRequest) -> tuple[datetime, datetime]:

@@ -1,4 +1,8 @@
-"""Where the timeline view gets its data: the ledger files, read and derived on request."""
+"""Where the timeline and reports views get their data: the ledger files, derived on request.
+
+The policy comes from Operations' config (read-only: the cooldown and each instance's
+client), and closed days come from the process-wide day cache shared with the CLI.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,7 @@ from datetime import datetime
 import msgspec
 
 from mimolo.dataroot import DataRoot
-from mimolo.timeline.derive import derive_timeline
-from mimolo.timeline.models import Timeline, TimelinePolicy, TimelineSummary
-from mimolo.timeline.reader import evidence_days, overlapping, read_file
+from mimolo.timeline import Timeline, TimelinePolicy, policy_from_config, timeline_for
 
 log = logging.getLogger(__name__)
 
@@ -22,23 +24,14 @@ class TimelineResult(msgspec.Struct, kw_only=True):
 
     timeline: Timeline
     warnings: list[str]
-    summaries: int
+    policy: TimelinePolicy
 
 
-def load_summaries(
-    root: DataRoot, start: datetime, end: datetime
-) -> tuple[list[TimelineSummary], list[str]]:
-    """Summaries overlapping ``[start, end]`` from the daily ledger files."""
-    found: list[TimelineSummary] = []
-    warnings: list[str] = []
-    for day in evidence_days(start, end):
-        path = root.evidence_file(day)
-        if not path.exists():
-            continue
-        summaries, bad = read_file(path)
-        found.extend(overlapping(summaries, start, end))
-        warnings.extend(str(w) for w in bad[:MAX_WARNINGS])
-    return found, warnings[:MAX_WARNINGS]
+def load_policy(
+    root: DataRoot, *, group_by_client: bool = True
+) -> tuple[TimelinePolicy, list[str]]:
+    """The configured policy (defaults when the config is missing or unreadable)."""
+    return policy_from_config(root, group_by_client=group_by_client)
 
 
 def load_timeline(
@@ -47,15 +40,13 @@ def load_timeline(
     end: datetime,
     *,
     group_by_client: bool = True,
-    cooldown_s: float | None = None,
+    client_id: str | None = None,
 ) -> TimelineResult:
-    """Read and derive ``[start, end)`` with the default policy (or the given cooldown)."""
-    summaries, warnings = load_summaries(root, start, end)
-    policy = TimelinePolicy(group_by_client=group_by_client)
-    if cooldown_s is not None:
-        policy = TimelinePolicy(group_by_client=group_by_client, cooldown_s=cooldown_s)
-    timeline = derive_timeline(summaries, policy, window=(start, end))
-    return TimelineResult(timeline=timeline, warnings=warnings, summaries=len(summaries))
+    """Read and derive ``[start, end)`` under the configured policy."""
+    policy, warnings = load_policy(root, group_by_client=group_by_client)
+    timeline, unread = timeline_for(root, start, end, policy, client_id=client_id)
+    warnings.extend(str(w) for w in unread[:MAX_WARNINGS])
+    return TimelineResult(timeline=timeline, warnings=warnings[:MAX_WARNINGS], policy=policy)
 
 
-__all__ = ["TimelineResult", "load_summaries", "load_timeline"]
+__all__ = ["TimelineResult", "load_policy", "load_timeline"]

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from mimolo.control.context import control_state, render
 from mimolo.control.evidence_reader import RawRecord, read_raw_evidence
+from mimolo.control.timeline_source import load_policy
 from mimolo.slugs import is_slug
 from mimolo.timeline.derive import derive_timeline
 from mimolo.timeline.models import Segment, TimelinePolicy, TimelineSummary, to_epoch
@@ -51,9 +52,14 @@ def to_summaries(records: list[RawRecord]) -> list[TimelineSummary]:
     return out
 
 
-def derived_segments(records: list[RawRecord], start: datetime, end: datetime) -> list[Segment]:
-    """Segments derived from exactly the records shown (default policy)."""
-    timeline = derive_timeline(to_summaries(records), TimelinePolicy(), window=(start, end))
+def derived_segments(
+    records: list[RawRecord],
+    start: datetime,
+    end: datetime,
+    policy: TimelinePolicy | None = None,
+) -> list[Segment]:
+    """Segments derived from exactly the records shown."""
+    timeline = derive_timeline(to_summaries(records), policy, window=(start, end))
     return timeline.segments
 
 
@@ -77,6 +83,7 @@ async def evidence(request: Request) -> Response:
         instance_id=instance if is_slug(instance) else None,
     )
     good = [r for r in page.records if not r.torn]
+    policy, _ = load_policy(control_state(request).data_root)
     return render(
         request,
         "evidence.html",
@@ -90,7 +97,8 @@ async def evidence(request: Request) -> Response:
         warnings=page.warnings,
         files=page.files,
         truncated=page.truncated,
-        segments=derived_segments(good, start, end),
+        segments=derived_segments(good, start, end, policy),
+        cooldown_min=round(policy.cooldown_s / 60),
         instances=sorted({r.instance_id for r in good}),
         prev_day=(day - timedelta(days=1)).isoformat(),
         next_day=(day + timedelta(days=1)).isoformat(),
