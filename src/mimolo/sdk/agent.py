@@ -19,6 +19,7 @@ import sys
 import threading
 import traceback
 import zlib
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -58,6 +59,7 @@ from mimolo.protocol.messages import (
     WidgetFrameMessage,
 )
 from mimolo.sdk import env
+from mimolo.sdk.agent_cli import parse_agent_argv, resolve_config
 from mimolo.sdk.clock import Clock, SystemClock, iso
 from mimolo.sdk.metrics import DEFAULT_CPU_BUDGET_PERCENT, CpuMeter
 from mimolo.sdk.params import Param, load_agent_params
@@ -390,11 +392,16 @@ class BaseAgent:
         return self.exit_code
 
     @classmethod
-    def main(cls) -> NoReturn:
-        """Process entry point: ``python -m mimolo.agents.<name>``."""
+    def main(cls, argv: Sequence[str] | None = None) -> NoReturn:
+        """Process entry point: ``python -m mimolo.agents.<name> [--param NAME=VALUE ...]``."""
+        args = list(sys.argv[1:] if argv is None else argv)
+        overrides: dict[str, str] = {}
+        if args:  # by hand; Operations passes none
+            doc = (cls.__doc__ or "").replace("``", "").strip().splitlines()
+            overrides = parse_agent_argv(cls.plugin_id, doc[0] if doc else "", cls.params, args)
         writer = take_over_stdout()
         try:
-            agent = cls()
+            agent = cls(resolve_config(cls.params, overrides))
         except (ConfigError, ValueError) as exc:
             print(f"{cls.plugin_id}: invalid configuration: {exc}", file=sys.stderr)
             writer.close()
