@@ -120,6 +120,8 @@ def test_a_csv_report_is_generated_and_downloads(page: Page, control: LiveContro
     text = Path(saved).read_text()
     assert download.suggested_filename.endswith(".csv")
     assert "acme" in text and len(text.splitlines()) > 3
+    recent = page.locator("#recent-reports")
+    expect(recent).to_contain_text(download.suggested_filename)
 
 
 def test_an_invoice_pdf_downloads_and_parses(page: Page, control: LiveControl) -> None:

@@ -14,7 +14,13 @@ from mimolo.control.headers import CSP
 from ._live import LiveControl
 
 PAGES = ["/", "/logs", "/evidence", "/timeline", "/reports", "/instances/new?template=x"]
-API_GETS = ["/api/status", "/fragments/cards", "/fragments/logs", "/api/reports/abc"]
+API_GETS = [
+    "/api/status",
+    "/fragments/cards",
+    "/fragments/logs",
+    "/fragments/reports",
+    "/api/reports/abc",
+]
 POSTS = [
     "/api/instances/example-a/start",
     "/api/instances/example-a/stop",

@@ -90,6 +90,12 @@ async def reports_page(request: Request) -> Response:
     )
 
 
+async def reports_fragment(request: Request) -> Response:
+    """``GET /fragments/reports``: the recent reports list (refreshed by ``app.js``)."""
+    existing = list_reports(control_state(request).data_root)
+    return render(request, "_reports_list.html", "reports", existing=existing)
+
+
 async def start_report(request: Request) -> Response:
     """``POST /api/reports``: start a job, answer its id."""
     state = control_state(request)
@@ -147,6 +153,7 @@ async def download(request: Request) -> Response:
 
 routes = [
     Route("/reports", reports_page),
+    Route("/fragments/reports", reports_fragment),
     Route("/api/reports", start_report, methods=["POST"]),
     Route("/api/reports/{job_id}", report_status),
     Route("/reports/download/{name}", download),

@@ -194,6 +194,7 @@
         return;
       }
       submit.disabled = false;
+      refreshLive();
       if (job.state === "done") {
         status.textContent = `Ready: ${job.file_name}`;
         link.href = job.download;
