@@ -17,7 +17,7 @@ from mimolo.errors import MimoloError
 from mimolo.reports.params import FORMATS
 from mimolo.reports.runner import DEFAULT_TIMEOUT_S, run_report_sync
 from mimolo.reports.templates import copy_templates, list_templates
-from mimolo.timeline import policy_from_config, timeline_for
+from mimolo.timeline import cache_for, policy_from_config, timeline_for
 from mimolo.timeline.models import DEFAULT_COOLDOWN_S
 
 _F = Callable[..., Any]
@@ -75,7 +75,9 @@ def _generate(kind: str, opts: dict[str, Any], extra: dict[str, Any]) -> None:
     root = DataRoot.resolve(opts["data_dir"])
     policy, config_warnings = policy_from_config(root, cooldown_s=opts["cooldown"])
     try:
-        timeline, warnings = timeline_for(root, begin, stop, policy, client_id=opts["client_id"])
+        timeline, warnings = timeline_for(
+            root, begin, stop, policy, client_id=opts["client_id"], cache=cache_for(root)
+        )
         print_warnings(Console(stderr=True), [*config_warnings, *warnings])
         params: dict[str, Any] = {
             "from": begin.isoformat(),

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from mimolo.dataroot import DataRoot
 from mimolo.errors import MimoloError
-from mimolo.timeline import ReadWarning, Timeline, policy_from_config, timeline_for
+from mimolo.timeline import ReadWarning, Timeline, cache_for, policy_from_config, timeline_for
 from mimolo.timeline.models import DEFAULT_COOLDOWN_S
 
 DEFAULT_DAYS = 7
@@ -127,7 +127,9 @@ def timeline(
     console = Console(stderr=as_json)
     policy, config_warnings = policy_from_config(root, cooldown_s=cooldown)
     try:
-        result, warnings = timeline_for(root, begin, stop, policy, client_id=client_id)
+        result, warnings = timeline_for(
+            root, begin, stop, policy, client_id=client_id, cache=cache_for(root)
+        )
     except MimoloError as exc:
         raise click.ClickException(str(exc)) from exc
     print_warnings(Console(stderr=True), [*config_warnings, *warnings])

@@ -7,6 +7,7 @@ into segments under a ``TimelinePolicy``, ``timeline_for`` does both with the cl
 
 from mimolo.timeline.cache import DayCache, FileIdentity, file_identity
 from mimolo.timeline.derive import derive_timeline
+from mimolo.timeline.disk_cache import DiskCache
 from mimolo.timeline.models import (
     DEFAULT_COOLDOWN_S,
     UNASSIGNED,
@@ -17,7 +18,13 @@ from mimolo.timeline.models import (
     TimelineSummary,
 )
 from mimolo.timeline.policy import policy_from_config
-from mimolo.timeline.query import DEFAULT_CACHE, only_client, read_evidence, timeline_for
+from mimolo.timeline.query import (
+    DEFAULT_CACHE,
+    cache_for,
+    only_client,
+    read_evidence,
+    timeline_for,
+)
 from mimolo.timeline.reader import ReadWarning, read_file
 from mimolo.timeline.totals import split_by_day
 
@@ -27,12 +34,14 @@ __all__ = [
     "UNASSIGNED",
     "DayCache",
     "DayTotal",
+    "DiskCache",
     "FileIdentity",
     "ReadWarning",
     "Segment",
     "Timeline",
     "TimelinePolicy",
     "TimelineSummary",
+    "cache_for",
     "derive_timeline",
     "file_identity",
     "only_client",

@@ -1,7 +1,8 @@
 """An in-memory LRU of decoded ledger days, for closed days only (strictly before today UTC).
 
 Entries are keyed on the file's identity (path, size, mtime_ns, inode): a file that changed
-in any of those is re-read, never served stale. Today's file is always read fresh.
+in any of those is re-read, never served stale. Today's file is always read fresh. With a
+``DiskCache`` a miss in memory tries the on-disk copy before decoding the ledger.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import msgspec
 
+from mimolo.timeline.disk_cache import DiskCache
 from mimolo.timeline.models import TimelineSummary
 from mimolo.timeline.reader import ReadWarning, read_file
 
@@ -47,12 +49,18 @@ class DayCache:
     """Thread-safe LRU of ``read_file`` results for closed days, bounded in days and summaries."""
 
     def __init__(
-        self, max_days: int = DEFAULT_MAX_DAYS, max_summaries: int = DEFAULT_MAX_SUMMARIES
+        self,
+        max_days: int = DEFAULT_MAX_DAYS,
+        max_summaries: int = DEFAULT_MAX_SUMMARIES,
+        *,
+        disk: DiskCache | None = None,
     ) -> None:
         if max_days < 1 or max_summaries < 1:
             raise ValueError("max_days and max_summaries must be at least 1")
         self.max_days = max_days
         self.max_summaries = max_summaries
+        self.disk = disk
+        self.disk_hits = 0
         self._summaries = 0
         self.hits = 0
         self.misses = 0
@@ -82,8 +90,16 @@ class DayCache:
                 self.hits += 1
                 return entry[1], entry[2]
             self.misses += 1
-        summaries, warnings = read_file(path)
+        ident = (before.path, before.size, before.mtime_ns, before.inode)
+        loaded = self.disk.load(ident) if self.disk is not None else None
+        if loaded is not None:
+            self.disk_hits += 1
+            summaries, warnings = loaded
+        else:
+            summaries, warnings = read_file(path)
         if file_identity(path) == before:  # unchanged while we read it: safe to keep
+            if loaded is None and self.disk is not None:
+                self.disk.store(ident, summaries, warnings)
             with self._lock:
                 old = self._entries.pop(key, None)
                 if old is not None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from operator import attrgetter
+from pathlib import Path
 
 from mimolo.dataroot import DataRoot
 from mimolo.errors import ConfigError
 from mimolo.timeline.cache import DayCache
 from mimolo.timeline.derive import derive_timeline
+from mimolo.timeline.disk_cache import DiskCache, cache_dir
 from mimolo.timeline.models import Timeline, TimelinePolicy, TimelineSummary, to_epoch
 from mimolo.timeline.reader import ReadWarning, evidence_days, read_file
 
@@ -17,7 +20,20 @@ _start = attrgetter("start")
 _end = attrgetter("end")
 
 DEFAULT_CACHE = DayCache()
-"""The process-wide cache shared by the CLI and Control."""
+"""A process-wide in-memory cache (no disk copies)."""
+
+_ROOT_CACHES: dict[Path, DayCache] = {}
+_ROOT_LOCK = threading.Lock()
+
+
+def cache_for(data_root: DataRoot) -> DayCache:
+    """The process-wide cache of one data root, with on-disk copies under control/cache/."""
+    with _ROOT_LOCK:
+        cache = _ROOT_CACHES.get(data_root.root)
+        if cache is None:
+            cache = DayCache(disk=DiskCache(cache_dir(data_root)))
+            _ROOT_CACHES[data_root.root] = cache
+        return cache
 
 
 def _check_window(start: datetime, end: datetime) -> None:
@@ -99,4 +115,4 @@ def _keep_client(timeline: Timeline, client_id: str) -> Timeline:
     )
 
 
-__all__ = ["DEFAULT_CACHE", "only_client", "read_evidence", "timeline_for"]
+__all__ = ["DEFAULT_CACHE", "cache_for", "only_client", "read_evidence", "timeline_for"]

@@ -1,0 +1,169 @@
+"""On-disk copies of decoded closed days, so a new process (the CLI) skips JSON decoding.
+
+One file per ledger file under ``<root>/control/cache/timeline/`` (0600 in a 0700 dir),
+columnar: a string table plus packed arrays of starts, ends, modes and string indices,
+loaded several times faster than the ledger decodes. Each file records the ledger file's
+identity (path, size, mtime_ns, inode); a mismatch is a miss, so it is never served stale.
+Any problem reading or writing the cache is a miss and a log line, never an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from array import array
+from pathlib import Path
+
+import msgspec
+
+from mimolo.dataroot import DataRoot, ensure_private_dir, write_atomic
+from mimolo.timeline.models import TimelineSummary
+from mimolo.timeline.reader import ReadWarning
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+_MODES = ("passive", "active")
+_KEEP: tuple[bool | None, ...] = (None, False, True)
+
+
+class _Identity(msgspec.Struct, frozen=True, array_like=True):
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+
+
+class _Columns(msgspec.Struct, kw_only=True):
+    version: int
+    identity: _Identity
+    strings: list[str]
+    index_type: str
+    instance: bytes
+    plugin: bytes
+    client: bytes  # 0 = no client, else 1 + string index
+    start: bytes
+    end: bytes
+    mode: bytes
+    keep_alive: bytes
+    warnings: list[tuple[str, int, str]]
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(_Columns)
+
+
+def cache_dir(data_root: DataRoot) -> Path:
+    return data_root.control_dir / "cache" / "timeline"
+
+
+class DiskCache:
+    """Columnar day files keyed by the ledger file's identity."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def _file(self, ledger_path: str) -> Path:
+        name = hashlib.sha256(ledger_path.encode()).hexdigest()[:32]
+        return self.directory / f"{name}.tlcache"
+
+    def load(
+        self, identity: tuple[str, int, int, int]
+    ) -> tuple[list[TimelineSummary], list[ReadWarning]] | None:
+        """The cached day, or ``None`` when absent, stale or unreadable."""
+        path = self._file(identity[0])
+        try:
+            cols = _decoder.decode(path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, msgspec.DecodeError) as exc:
+            logger.info("ignoring unreadable timeline cache %s: %s", path, exc)
+            return None
+        if cols.version != FORMAT_VERSION or tuple(msgspec.structs.astuple(cols.identity)) != (
+            identity
+        ):
+            return None
+        try:
+            return _summaries(cols), [ReadWarning(p, n, r) for p, n, r in cols.warnings]
+        except (ValueError, IndexError) as exc:
+            logger.info("ignoring corrupt timeline cache %s: %s", path, exc)
+            return None
+
+    def store(
+        self,
+        identity: tuple[str, int, int, int],
+        summaries: list[TimelineSummary],
+        warnings: list[ReadWarning],
+    ) -> None:
+        """Write the day (best effort)."""
+        try:
+            ensure_private_dir(self.directory.parent)
+            ensure_private_dir(self.directory)
+            write_atomic(self._file(identity[0]), _encode(identity, summaries, warnings))
+        except OSError as exc:
+            logger.info("could not write timeline cache for %s: %s", identity[0], exc)
+
+
+def _encode(
+    identity: tuple[str, int, int, int],
+    summaries: list[TimelineSummary],
+    warnings: list[ReadWarning],
+) -> bytes:
+    table: dict[str, int] = {}
+    for s in summaries:
+        table.setdefault(s.instance_id, len(table))
+        table.setdefault(s.plugin_id, len(table))
+        if s.client_id is not None:
+            table.setdefault(s.client_id, len(table))
+    index_type = "H" if len(table) < 65535 else "I"
+    cols = _Columns(
+        version=FORMAT_VERSION,
+        identity=_Identity(*identity),
+        strings=list(table),
+        index_type=index_type,
+        instance=array(index_type, [table[s.instance_id] for s in summaries]).tobytes(),
+        plugin=array(index_type, [table[s.plugin_id] for s in summaries]).tobytes(),
+        client=array(
+            index_type, [0 if s.client_id is None else table[s.client_id] + 1 for s in summaries]
+        ).tobytes(),
+        start=array("d", [s.start for s in summaries]).tobytes(),
+        end=array("d", [s.end for s in summaries]).tobytes(),
+        mode=bytes(1 if s.mode == "active" else 0 for s in summaries),
+        keep_alive=bytes(_KEEP.index(s.keep_alive) for s in summaries),
+        warnings=[(w.path, w.line, w.reason) for w in warnings],
+    )
+    return _encoder.encode(cols)
+
+
+def _ints(typecode: str, data: bytes) -> array[int]:
+    out: array[int] = array(typecode)
+    out.frombytes(data)
+    return out
+
+
+def _floats(data: bytes) -> array[float]:
+    out: array[float] = array("d")
+    out.frombytes(data)
+    return out
+
+
+def _summaries(cols: _Columns) -> list[TimelineSummary]:
+    if cols.index_type not in ("H", "I"):
+        raise ValueError(f"unknown index type {cols.index_type!r}")
+    strings = cols.strings
+    clients: list[str | None] = [None, *strings]
+    columns = (
+        [strings[i] for i in _ints(cols.index_type, cols.instance)],
+        [strings[i] for i in _ints(cols.index_type, cols.plugin)],
+        _floats(cols.start),
+        _floats(cols.end),
+        [_MODES[m] for m in cols.mode],
+        [_KEEP[k] for k in cols.keep_alive],
+        [clients[c] for c in _ints(cols.index_type, cols.client)],
+    )
+    if len({len(c) for c in columns}) != 1:
+        raise ValueError("columns of different lengths")
+    return list(map(TimelineSummary, *columns))
+
+
+__all__ = ["FORMAT_VERSION", "DiskCache", "cache_dir"]
