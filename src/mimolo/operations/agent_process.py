@@ -107,6 +107,9 @@ class AgentProcess:
         while True:
             if before_chunk is not None:
                 await before_chunk()
+            # StreamReader.read returns without yielding while data is buffered: yield
+            # explicitly so a flooding agent cannot starve the event loop.
+            await asyncio.sleep(0)
             chunk = await stream.read(READ_CHUNK)
             if not chunk:
                 break
@@ -154,6 +157,7 @@ class AgentProcess:
         assert stream is not None
         buf = bytearray()
         while True:
+            await asyncio.sleep(0)
             chunk = await stream.read(READ_CHUNK)
             if not chunk:
                 break

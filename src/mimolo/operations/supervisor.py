@@ -462,6 +462,7 @@ class Supervisor:
             rt.set_state("failed", rt.last_error)
             return "failed"
         rt.begin_run(proc)
+        self._last_health.pop(rt.instance_id, None)
         self.diagnostics.record(
             "lifecycle", instance_id=rt.instance_id, event="spawned", pid=proc.pid
         )
@@ -655,14 +656,14 @@ class Supervisor:
             if not proc.send_nowait(FlushCommand()):
                 rt.drop_counts["flush_command"] += 1
         health = rt.classify(now)
-        previous = self._last_health.get(rt.instance_id)
+        previous = self._last_health.get(rt.instance_id, "unknown")
         if health != previous:
             self._last_health[rt.instance_id] = health
-            if previous is not None:
+            if previous != "unknown" or health != "healthy":
                 self.diagnostics.record(
                     "policy",
                     instance_id=rt.instance_id,
-                    level="warning" if health != "healthy" else "info",
+                    level="info" if health == "healthy" else "warning",
                     decision="health",
                     health=health,
                     previous=previous,

@@ -12,6 +12,12 @@ Behaviour comes from ``MIMOLO_AGENT_CONFIG`` (``{"behavior": ...}``):
 - ``bad_version``: handshake with protocol_version 9.9.
 - ``silent``: never says anything (no handshake), but exits on stdin EOF.
 - ``not_handshake``: the first line is a heartbeat.
+- ``quiet``: like ``good`` but never heartbeats.
+- ``burn``: like ``good`` but spins the CPU.
+- ``stderr``: like ``good`` after writing to stderr (one very long line).
+
+``widget_render`` is answered with a ``widget_frame`` echoing ``args.request_id``. The
+agent's MIMOLO_* environment is written to ``$MIMOLO_INSTANCE_DIR/env.json`` at start.
 
 Every command received is appended to ``$MIMOLO_INSTANCE_DIR/commands.jsonl``.
 """
@@ -106,10 +112,16 @@ def serve_commands() -> None:
                 sys.exit(0)
             elif step == "reject":
                 sys.exit(0)
+            elif step == "widget_render":
+                rid = cmd.get("args", {}).get("request_id", "")
+                emit("widget_frame", data={"request_id": rid, "html": "<p>hi</p>", "ttl_ms": 1000})
     sys.exit(0)
 
 
 def main() -> None:
+    env = {k: v for k, v in os.environ.items() if k.startswith("MIMOLO_")}
+    with open(os.path.join(INSTANCE_DIR, "env.json"), "w") as fh:
+        json.dump(env, fh)
     if BEHAVIOR == "silent":
         for line in sys.stdin.buffer:
             record(line)
@@ -127,12 +139,15 @@ def main() -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         while True:
             time.sleep(3600)
-    threading.Thread(target=heartbeats, daemon=True).start()
+    if BEHAVIOR != "quiet":
+        threading.Thread(target=heartbeats, daemon=True).start()
+    if BEHAVIOR == "burn":
+        threading.Thread(target=burn, daemon=True).start()
     if BEHAVIOR == "flood":
         threading.Thread(target=flood, daemon=True).start()
     if BEHAVIOR == "garbage":
         raw(b"this is not json\n")
-        raw(b"\xff\xfe not utf-8 \xc3\x28\n")
+        raw(b'{"type": "log", "message": "bad \xff\xfe \xc3\x28"}\n')
         raw(b"[1, 2, 3]\n")
         raw(b'{"type": "summary"}\n')
         raw(b"x" * (300 * 1024) + b"\n")
@@ -146,6 +161,12 @@ def main() -> None:
         sys.stderr.write("warming up\n" + "e" * 10000 + "\n")
         sys.stderr.flush()
     serve_commands()
+
+
+def burn() -> None:
+    x = 0
+    while True:
+        x = (x * 31 + 7) % 1_000_003
 
 
 def flood() -> None:
