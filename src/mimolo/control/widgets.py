@@ -111,6 +111,7 @@ async def render(request: Request) -> Response:
         images=frame.get("images", 0),
         state_token=frame.get("state_token", ""),
         rendered_at=frame.get("rendered_at"),
+        min_refresh_ms=frame.get("min_refresh_ms"),
     )
 
 

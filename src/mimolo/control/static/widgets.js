@@ -80,14 +80,28 @@
     return canvas;
   }
 
+  // Conditions that are not failures of the widget: shown quietly, not in red.
+  const QUIET = new Map([
+    ["widget_not_supported", "This agent has no widget."],
+    ["agent_not_running", "The widget appears while the agent runs."],
+    ["ops_unavailable", "Operations is unavailable; the widget will come back with it."],
+  ]);
+
   function showError(canvas, code, message) {
-    const box = el("div", "widget-error card-error");
-    box.setAttribute("role", "note");
-    box.append(el("strong", "", code || "error"), document.createTextNode(" "));
-    box.append(el("span", "", message || "The widget could not be shown."));
+    code = code || "error";
+    let box;
+    if (QUIET.has(code)) {
+      box = el("p", "widget-note small muted", `${QUIET.get(code)} (${code})`);
+    } else {
+      box = el("div", "widget-error card-error");
+      box.setAttribute("role", "note");
+      box.append(el("strong", "", code), document.createTextNode(" "));
+      box.append(el("span", "", message || "The widget could not be shown."));
+    }
     canvas.body.replaceChildren(box);
+    canvas.html = null;
     canvas.root.dataset.widgetState = "error";
-    canvas.root.dataset.widgetError = code || "error";
+    canvas.root.dataset.widgetError = code;
   }
 
   function schedule(canvas, delay) {
