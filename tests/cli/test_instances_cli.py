@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,12 +10,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from control._live import OpsProcess, wait_for
 from mimolo.cli import cli
-from mimolo.cli.agents_cmd import ops_stop
 from mimolo.cli.ipc_call import live_status
 from mimolo.dataroot import DataRoot
-from mimolo.errors import OperationsUnavailable
-from mimolo.ipc import request_sync
 
 WIDE = {"COLUMNS": "250"}
 
@@ -39,54 +33,6 @@ mode = "active"
 """
 
 
-def _wait_for(predicate: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
-
-
-def _answers(root: DataRoot) -> bool:
-    try:
-        request_sync(root.socket_path, "ping", timeout=2)
-    except OperationsUnavailable:
-        return False
-    return True
-
-
-class OpsProcess:
-    """``python -m mimolo ops`` on a temp data root, always cleaned up."""
-
-    def __init__(self, root: DataRoot) -> None:
-        self.root = root
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, "MIMOLO_DATA_DIR": str(self.root.root)}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mimolo", "ops"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        _wait_for(lambda: _answers(self.root))
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
 @pytest.fixture
 def root(tmp_path: Path) -> DataRoot:
     root = DataRoot.resolve(tmp_path / "r").ensure()
@@ -98,8 +44,7 @@ def root(tmp_path: Path) -> DataRoot:
 def ops(root: DataRoot) -> Iterator[OpsProcess]:
     process = OpsProcess(root)
     try:
-        process.start()
-        yield process
+        yield process.start()
     finally:
         process.stop()
 
@@ -149,7 +94,7 @@ def test_instances_round_trip_and_survive_a_restart(root: DataRoot, ops: OpsProc
     assert live is not None
     assert {a["instance_id"] for a in live["agents"]} == {"desk", "acme-corp"}
 
-    stopped = CliRunner().invoke(ops_stop, ["--data-dir", str(root.root)])
+    stopped = run(root, "ops", "stop")
     assert stopped.exit_code == 0, stopped.output
     assert "Operations stopped" in stopped.stdout
     assert ops.proc is not None
@@ -166,8 +111,9 @@ def test_instances_round_trip_and_survive_a_restart(root: DataRoot, ops: OpsProc
     by_id = {i["instance_id"]: i for i in again}
     assert set(by_id) == {"desk", "acme-corp"}
     assert by_id["acme-corp"]["params"]["activity_probability"] == 0.5
-    _wait_for(
-        lambda: run_json(root, "instances", "list")["instances"][1]["state"]["state"] == "running"
+    wait_for(
+        lambda: run_json(root, "instances", "list")["instances"][1]["state"]["state"] == "running",
+        "acme-corp to run again",
     )
 
 
@@ -234,6 +180,6 @@ def test_clear_message_and_exit_2_when_operations_is_down(
 
 
 def test_ops_stop_when_not_running(root: DataRoot) -> None:
-    result = CliRunner().invoke(ops_stop, ["--data-dir", str(root.root)])
+    result = run(root, "ops", "stop")
     assert result.exit_code == 2
     assert "not running" in result.stderr

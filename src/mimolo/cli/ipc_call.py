@@ -69,7 +69,7 @@ def call(
 def live_status(data_dir: Path | None, *, timeout: float = 5.0) -> dict[str, Any] | None:
     """``get_status`` plus ``get_agent_states`` when Operations runs, else ``None``.
 
-    For ``mimolo status``, which falls back to the on-disk snapshot when this is ``None``.
+    ``mimolo status`` shows this when it answers, else the on-disk snapshot.
     """
     path = socket_path(data_dir)
     try:

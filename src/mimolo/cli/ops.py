@@ -18,10 +18,12 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from mimolo import APP_VERSION
+from mimolo.cli.agents_cmd import ops_stop
+from mimolo.cli.ipc_call import live_status
 from mimolo.dataroot import DataRoot, open_private
 from mimolo.errors import AlreadyRunning, ConfigError, MimoloError
 from mimolo.operations.agent_state import AgentState
-from mimolo.operations.snapshot import StatusView, read_status
+from mimolo.operations.snapshot import StatusView, live_view, read_status
 from mimolo.operations.supervisor import SupervisorEvent
 
 _STATE_STYLE = {
@@ -66,10 +68,16 @@ def _configure_logging(data_root: DataRoot, console: Console) -> None:
     root.addHandler(file_handler)
 
 
-@click.command("ops")
+@click.group("ops", invoke_without_command=True)
 @data_dir_option
-def ops(data_dir: Path | None) -> None:
-    """Run Operations in the foreground: supervise agents and keep the evidence."""
+@click.pass_context
+def ops(ctx: click.Context, data_dir: Path | None) -> None:
+    """Run Operations in the foreground: supervise agents and keep the evidence.
+
+    `mimolo ops stop` stops a running Operations instead.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     from mimolo.operations.service import Operations, control_socket_service
 
     console = Console(stderr=False, highlight=False)
@@ -128,7 +136,7 @@ def _uptime(state: AgentState, now: datetime) -> str:
 
 
 def print_status(view: StatusView, console: Console, *, now: datetime | None = None) -> None:
-    """Render a status view (from the snapshot, or live data later) as a rich table."""
+    """Render a status view (live from Operations, or its last snapshot) as a rich table."""
     now = now or datetime.now(UTC)
     snap = view.snapshot
     if not view.running:
@@ -141,6 +149,11 @@ def print_status(view: StatusView, console: Console, *, now: datetime | None = N
             f"[green]Operations is running[/green] (pid {view.pid}, {snap.version}, "
             f"since {snap.started_at:%Y-%m-%d %H:%M:%S} UTC, cpu {cpu}, rss {rss}, "
             f"ledger seq {snap.ledger_last_seq})"
+            + (
+                ""
+                if view.source == "live"
+                else f" [dim]snapshot of {snap.written_at:%H:%M:%S}[/dim]"
+            )
         )
     else:
         console.print(f"[green]Operations is running[/green] (pid {view.pid}; no snapshot yet)")
@@ -194,10 +207,16 @@ def status(data_dir: Path | None, as_json: bool) -> None:
     """Show whether Operations runs and the state of every agent instance."""
     data_root = DataRoot.resolve(data_dir)
     view = read_status(data_root)
+    if view.running:
+        live = live_status(data_root.root)
+        if live is not None:
+            view = live_view(live["status"], live["agents"])
     if as_json:
         click.echo(msgspec.json.encode(view).decode())
         return
     print_status(view, Console(highlight=False))
 
+
+ops.add_command(ops_stop)
 
 __all__ = ["ops", "print_status", "status"]

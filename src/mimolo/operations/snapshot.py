@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 import psutil
@@ -42,11 +42,16 @@ class OpsSnapshot(msgspec.Struct, kw_only=True):
 
 
 class StatusView(msgspec.Struct, kw_only=True):
-    """What ``mimolo status`` shows: is Operations running, and the last snapshot if any."""
+    """What ``mimolo status`` shows: is Operations running, and its state if known.
+
+    ``source`` says where the state came from: Operations' own answers over the control
+    socket (``live``) or the last ``state.json`` (``snapshot``).
+    """
 
     running: bool
     pid: int | None
     snapshot: OpsSnapshot | None
+    source: Literal["live", "snapshot"] = "snapshot"
 
 
 _decoder = msgspec.json.Decoder(OpsSnapshot)
@@ -69,6 +74,28 @@ def read_status(data_root: DataRoot) -> StatusView:
     """Whether Operations runs for this data root (lock held, pid alive) and its snapshot."""
     pid = running_pid(data_root.lock_path)
     return StatusView(running=pid is not None, pid=pid, snapshot=read_snapshot(data_root))
+
+
+def live_view(
+    status: dict[str, Any], agents: list[Any], *, now: datetime | None = None
+) -> StatusView:
+    """A status view from ``get_status`` and ``get_agent_states`` answers."""
+    snapshot = msgspec.convert(
+        {
+            "version": status["app_version"],
+            "pid": status["pid"],
+            "state": "running",
+            "started_at": status["started_at"],
+            "written_at": now or datetime.now(UTC),
+            "data_root": status["data_dir"],
+            "ops_cpu_percent": status.get("ops_cpu_percent"),
+            "ops_rss_mb": status.get("ops_rss_mb"),
+            "ledger_last_seq": status.get("ledger_last_seq", 0),
+            "instances": agents,
+        },
+        OpsSnapshot,
+    )
+    return StatusView(running=True, pid=snapshot.pid, snapshot=snapshot, source="live")
 
 
 class SnapshotWriter:
