@@ -9,37 +9,16 @@ decoded). ``ping`` is measured the same way as the floor of the socket itself.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from benchmarks._core import BenchContext, Figure, below, log, unmeasured
+from benchmarks._ops_fleet import ops_fleet, running_count
 from mimolo.dataroot import DataRoot
 from mimolo.errors import MimoloError
 from mimolo.ipc import OpsClient
 
 TARGET_MS = 10.0
-
-
-def _config(n: int) -> str:
-    lines = [
-        "[settings]",
-        "heartbeat_interval_s = 15.0",
-        "start_timeout_s = 120.0",  # 200 interpreters starting at once on a small machine
-        "hang_timeout_s = 900.0",
-        "agent_flush_interval_s = 60.0",
-        "",
-    ]
-    for i in range(n):
-        lines += [
-            f"[instances.agent-{i:03d}]",
-            'template = "agent_template"',
-            f'label = "A{i}"',
-            "",
-        ]
-    return "\n".join(lines)
 
 
 def _percentile(samples: list[float], q: float) -> float:
@@ -59,36 +38,17 @@ async def _round_trips(path: Path, cmd: str, count: int) -> list[float]:
         return out
 
 
-async def _wait_running(path: Path, n: int, timeout: float) -> int:
-    deadline = time.monotonic() + timeout
-    running = 0
-    async with OpsClient(path, connect_attempts=100, backoff_initial_s=0.1) as client:
-        while time.monotonic() < deadline:
-            agents = (await client.request("get_agent_states"))["agents"]
-            running = sum(1 for a in agents if a["state"] == "running")
-            if running >= n:
-                return running
-            await asyncio.sleep(1.0)
-    return running
-
-
 def run(ctx: BenchContext) -> list[Figure]:
     n = ctx.scale(full=200, quick=20)
     count = ctx.scale(full=1000, quick=300)
-    root = DataRoot.resolve(ctx.tmp_dir("ipc")).ensure()
-    root.config_path.write_text(_config(n))
-    env = {**os.environ, "MIMOLO_DATA_DIR": str(root.root)}
-    log(f"starting mimolo ops with {n} agent_template instances")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mimolo", "ops"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    with ops_fleet(ctx.tmp_dir("ipc"), n) as (root, _pid):
+        return _measure(ctx, root, n, count)
+
+
+def _measure(ctx: BenchContext, root: DataRoot, n: int, count: int) -> list[Figure]:
     name = f"IPC get_agent_states p99 ({n} agents)"
     try:
-        running = asyncio.run(_wait_running(root.socket_path, n, timeout=600))
+        running = running_count(root, n)
         if running < n:
             return [unmeasured(name, "ms", f"only {running}/{n} agents came up", target="< 10 ms")]
         time.sleep(2.0)  # let start-up chatter settle
@@ -128,10 +88,3 @@ def run(ctx: BenchContext) -> list[Figure]:
         ]
     except MimoloError as exc:
         return [unmeasured(name, "ms", f"Operations failed: {exc}", target="< 10 ms")]
-    finally:
-        proc.terminate()  # Operations stops every agent gracefully on SIGTERM
-        try:
-            proc.wait(timeout=300)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
