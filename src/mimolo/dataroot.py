@@ -131,8 +131,20 @@ class DataRoot:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """``mkdir -p`` with mode 0700 on every directory created, and on ``path`` itself."""
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    """``mkdir -p`` with mode 0700 on every directory created, and on ``path`` itself.
+
+    ``Path.mkdir(parents=True)`` would create the parents with the default mode, so the
+    missing ancestors are made one by one, outermost first.
+    """
+    missing: list[Path] = []
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        missing.append(ancestor)
+        ancestor = ancestor.parent
+    for directory in reversed(missing):
+        directory.mkdir(mode=DIR_MODE, exist_ok=True)
+        os.chmod(directory, DIR_MODE)
+    path.mkdir(mode=DIR_MODE, exist_ok=True)
     os.chmod(path, DIR_MODE)
     return path
 
