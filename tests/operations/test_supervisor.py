@@ -59,7 +59,7 @@ async def test_handshake_accepted_env_and_instance_dir(data_root: DataRoot) -> N
         assert float(env["MIMOLO_HEARTBEAT_INTERVAL_S"]) == 0.5
         assert float(env["MIMOLO_CPU_BUDGET_PERCENT"]) == 2.0
         assert not any("sock" in value for value in env.values())
-        for sub in ("", "artifacts", "index", "archives"):
+        for sub in ("..", "", "artifacts", "index", "archives"):  # ".." is agents/<plugin_id>
             assert stat.S_IMODE((inst / sub).stat().st_mode) == 0o700
         # heartbeats make it healthy
         await h.until(lambda: h.supervisor.state("good-1").health == "healthy")
@@ -136,6 +136,8 @@ async def test_crash_loop_backs_off_then_quarantines_until_started(data_root: Da
         assert "exited unexpectedly (code 3)" in (state.last_error or "")
         seen = [e.state for e in h.events if e.instance_id == "crashy"]
         assert "backoff" in seen
+        (why,) = [e.detail for e in h.events if e.state == "quarantined"]
+        assert why == "4 unexpected exits within 120s"  # 3 restarts, then the 4th exit
         policy = [r for r in h.diag("policy", "crashy") if r["decision"] == "quarantined"]
         assert len(policy) == 1
         # stays quarantined: no restart until the user acts
@@ -280,6 +282,37 @@ async def test_apply_config_reports_each_change(data_root: DataRoot) -> None:
         with pytest.raises(MimoloError) as info:
             h.supervisor.state("drop")
         assert info.value.code == "unknown_instance"
+
+
+async def test_changes_without_restart_wait_for_the_next_start(data_root: DataRoot) -> None:
+    config = make_config({"edit": {"params": {"flood_bytes": 100}}})
+    async with running(data_root, config) as h:
+        first = await h.until_state("edit", "running")
+        env_file = data_root.instance_dir("scripted", "edit") / "env.json"
+        edited = make_config({"edit": {"params": {"flood_bytes": 7}}})
+        assert await h.supervisor.apply_config(edited, restart=False) == {"edit": "restart_pending"}
+        assert h.supervisor.state("edit").pid == first.pid  # left running as it was
+        # a later, unrelated edit does not forget that the process runs the old config
+        relabelled = make_config({"edit": {"label": "E", "params": {"flood_bytes": 7}}})
+        assert await h.supervisor.apply_config(relabelled, restart=False) == {
+            "edit": "restart_pending"
+        }
+        restarted = await h.supervisor.restart_agent("edit")
+        assert restarted.pid != first.pid
+        await h.until(lambda: json.loads(env_file.read_text())["MIMOLO_AGENT_LABEL"] == "E")
+        env = json.loads(env_file.read_text())
+        assert json.loads(env["MIMOLO_AGENT_CONFIG"])["flood_bytes"] == 7
+        assert await h.supervisor.apply_config(relabelled) == {"edit": "unchanged"}
+
+
+async def test_an_sdk_agent_exits_by_itself_on_the_stop_sequence(data_root: DataRoot) -> None:
+    config = make_config({"sdk": {"template": "agent_example"}})
+    async with running(data_root, config) as h:
+        await h.until_state("sdk", "running")
+        await h.supervisor.stop_agent("sdk")
+        stop = next(r for r in h.diag("lifecycle", "sdk") if r.get("event") == "stopped")
+        assert stop["graceful"] is True
+        assert stop["returncode"] == 0  # not -15: it was not SIGTERMed while exiting
 
 
 async def test_unknown_instance_and_not_running_errors(data_root: DataRoot) -> None:

@@ -70,6 +70,9 @@ class InstanceRuntime:
         self.state: RunState = "stopped"
         self.task: asyncio.Task[None] | None = None
         self.proc: AgentProcess | None = None
+        # command + environment the current process was started with (config changes
+        # that alter it need a restart to take effect)
+        self.spawned_signature: str | None = None
         self.stop_requested = asyncio.Event()
         self.hang_detected = asyncio.Event()
         self.changed = asyncio.Event()

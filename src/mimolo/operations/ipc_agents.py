@@ -97,8 +97,8 @@ def register(registry: CommandRegistry, ctx: IpcContext) -> None:
         except MimoloError:
             return None
 
-    async def apply(config: AgentConfig) -> dict[str, str]:
-        result = await resolve(ctx.supervisor.apply_config(config))
+    async def apply(config: AgentConfig, *, restart: bool = True) -> dict[str, str]:
+        result = await resolve(ctx.supervisor.apply_config(config, restart=restart))
         return dict(result or {})
 
     async def list_agent_templates(_: object) -> dict[str, Any]:
@@ -261,7 +261,7 @@ def register(registry: CommandRegistry, ctx: IpcContext) -> None:
             )
             restart_required = bool(RESTART_FIELDS.intersection(changed))
             config = ctx.store.replace_instance(params.instance_id, updated)
-            applied = await apply(config) if params.restart else {}
+            applied = await apply(config, restart=params.restart)
             result = applied.get(params.instance_id, "unchanged")
             if changed:
                 ctx.audit("update_agent_instance", instance_id=params.instance_id, changed=changed)

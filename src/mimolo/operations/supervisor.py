@@ -47,7 +47,7 @@ from mimolo.sdk import env as agent_env
 log = logging.getLogger(__name__)
 
 Outcome = Literal["stopped", "rejected", "exited", "failed"]
-Change = Literal["added", "removed", "restarted", "updated", "unchanged"]
+Change = Literal["added", "removed", "restarted", "restart_pending", "updated", "unchanged"]
 
 
 class SupervisorEvent(msgspec.Struct, frozen=True):
@@ -291,8 +291,12 @@ class Supervisor:
         finally:
             rt.request_waiters.pop(request_id, None)
 
-    async def apply_config(self, config: AgentConfig) -> dict[str, str]:
-        """Make the running set match ``config``; per instance what happened."""
+    async def apply_config(self, config: AgentConfig, *, restart: bool = True) -> dict[str, str]:
+        """Make the running set match ``config``; per instance what happened.
+
+        With ``restart=False`` a running instance whose command or environment changed
+        keeps running as it is (``restart_pending``); its next start uses the new config.
+        """
         for iid, inst in config.instances.items():
             self._template(inst.template, f"instances.{iid}.template")
         old = self._config
@@ -303,7 +307,6 @@ class Supervisor:
             del self._runtimes[rt.instance_id]
             self._ps.pop(rt.instance_id, None)
             result[rt.instance_id] = "removed"
-        before = {iid: self._spawn_signature(rt) for iid, rt in self._runtimes.items()}
         self._config = config
         actions: list[tuple[str, Change]] = []
         for iid, inst in config.instances.items():
@@ -332,9 +335,12 @@ class Supervisor:
                     jobs.append(self.start_agent(iid))
             elif not rt.config.enabled and running:
                 jobs.append(self.stop_agent(iid))
-            elif running and before.get(iid) != self._spawn_signature(rt):
-                change = "restarted"
-                jobs.append(self.restart_agent(iid))
+            elif running and rt.spawned_signature != self._spawn_signature(rt):
+                if restart:
+                    change = "restarted"
+                    jobs.append(self.restart_agent(iid))
+                else:
+                    change = "restart_pending"
             elif rt.config.enabled and not running and change == "updated":
                 was = old.instances.get(iid)
                 if was is not None and not was.enabled and self._tg is not None:
@@ -392,7 +398,11 @@ class Supervisor:
                         restarts_in_window=decision.restarts_in_window,
                         window_s=rt.settings.quarantine_window_s,
                     )
-                    rt.set_state("quarantined", f"{decision.restarts_in_window} restarts")
+                    rt.set_state(
+                        "quarantined",
+                        f"{decision.restarts_in_window} unexpected exits within "
+                        f"{rt.settings.quarantine_window_s:g}s",
+                    )
                     break
                 rt.schedule_restart(decision.delay_s)
                 rt.set_state("backoff", f"restart in {decision.delay_s:.1f}s")
@@ -462,6 +472,7 @@ class Supervisor:
             rt.set_state("failed", rt.last_error)
             return "failed"
         rt.begin_run(proc)
+        rt.spawned_signature = self._spawn_signature(rt)
         self._last_health.pop(rt.instance_id, None)
         self.diagnostics.record(
             "lifecycle", instance_id=rt.instance_id, event="spawned", pid=proc.pid
@@ -615,6 +626,9 @@ class Supervisor:
             if shutdown_ack.done() and not out_task.done():
                 # acknowledged: give it the rest of a short moment to exit by itself
                 await asyncio.wait({out_task}, timeout=max(0.0, min(1.0, deadline - loop.time())))
+            if out_task.done():
+                # output closed: it is exiting; let it finish its own clean-up first
+                await proc.wait(max(0.0, min(1.0, deadline - loop.time())))
         if not shutdown_ack.done():
             shutdown_ack.cancel()
         code = await proc.terminate(grace, label=rt.instance_id)
