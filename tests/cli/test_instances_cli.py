@@ -148,6 +148,9 @@ def test_agents_stop_start_restart(root: DataRoot, ops: OpsProcess) -> None:
     table = run(root, "agents", "stop", "--all")
     assert table.exit_code == 0
     assert "stopped" in table.stdout
+    # restart --all restarts what runs; it does not start what the user stopped
+    again = run_json(root, "agents", "restart", "--all")
+    assert [a["state"] for a in again["agents"]] == ["stopped"]
 
 
 def test_templates_work_without_operations(root: DataRoot) -> None:

@@ -27,6 +27,15 @@ console = Console(highlight=False)
 # Stop/restart wait for the graceful sequence of every agent; give them time.
 _SLOW_TIMEOUT_S = 180.0
 
+# Which states ``restart --all`` / ``flush --all`` act on.
+_ALL_ACTS_ON = {"restart": ("running", "backoff"), "flush": ("running",)}
+_ALL_HELP = {
+    "start": "Every enabled instance that is not running.",
+    "stop": "Every instance.",
+    "restart": "Every running instance (and those waiting to be restarted after a crash).",
+    "flush": "Every running instance.",
+}
+
 
 def _print_states(agents: list[dict[str, Any]]) -> None:
     table = Table("instance", "state", "health", "pid", "restarts", "last error")
@@ -60,8 +69,8 @@ def _lifecycle(
     else:
         agents = call(data_dir, "get_agent_states")["agents"]
         for agent in agents:
-            if verb == "flush" and agent["state"] != "running":
-                continue
+            if agent["state"] not in _ALL_ACTS_ON[verb]:
+                continue  # a stopped or disabled instance is not restarted into running
             call(
                 data_dir, f"{verb}_agent", instance_id=agent["instance_id"], timeout=_SLOW_TIMEOUT_S
             )
@@ -80,7 +89,7 @@ def agents() -> None:
 def _make(verb: str, help_text: str) -> click.Command:
     @click.command(verb, help=help_text)
     @click.argument("instance_id", required=False)
-    @click.option("--all", "all_", is_flag=True, help="Every instance.")
+    @click.option("--all", "all_", is_flag=True, help=_ALL_HELP[verb])
     @json_option
     @data_dir_option
     def command(instance_id: str | None, all_: bool, as_json: bool, data_dir: Path | None) -> None:
