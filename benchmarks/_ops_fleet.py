@@ -30,7 +30,8 @@ def fleet_config(n: int) -> str:
         "",
     ]
     for i in range(n):
-        lines += [f"[instances.agent-{i:03d}]", 'template = "agent_template"', f'label = "A{i}"', ""]
+        lines += [f"[instances.agent-{i:03d}]", 'template = "agent_template"']
+        lines += [f'label = "A{i}"', ""]
     return "\n".join(lines)
 
 

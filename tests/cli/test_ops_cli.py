@@ -159,3 +159,20 @@ def test_sigkill_leaves_no_agent_and_the_next_start_recovers_the_ledger(root: Da
         assert seqs[seqs.index(last_seq) + 1] == last_seq + 1
     finally:
         ops.stop()
+
+
+def test_a_control_socket_that_cannot_be_served_fails_the_run(root: DataRoot) -> None:
+    root.config_path.write_text(EXAMPLE_CONFIG)
+    root.socket_path.write_text("not a socket")  # something else owns the path
+    result = subprocess.run(
+        [sys.executable, "-m", "mimolo", "ops"],
+        env={**os.environ, ENV_DATA_DIR: str(root.root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "control_socket_service failed" in result.stdout
+    assert "Operations stopped." not in result.stdout
+    assert root.socket_path.read_text() == "not a socket"  # never removed behind our back
+    assert status_json(root)["running"] is False

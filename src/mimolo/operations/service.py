@@ -20,6 +20,7 @@ from typing import Any
 
 from mimolo import APP_VERSION
 from mimolo.dataroot import DataRoot
+from mimolo.errors import MimoloError
 from mimolo.operations.config import TemplateResolver, builtin_resolver, load_config
 from mimolo.operations.diagnostics import Diagnostics
 from mimolo.operations.ledger import Ledger
@@ -56,6 +57,7 @@ class Operations:
         self.pid = os.getpid()
         self._shutdown = asyncio.Event()
         self._ready = asyncio.Event()
+        self.service_error: str | None = None  # why an extra service took Operations down
         self._meter: SelfMeter | None = None
         self._last_self: tuple[float | None, float | None] = (None, None)
         self._supervisor: Supervisor | None = None
@@ -128,13 +130,17 @@ class Operations:
     # ---- run ------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Acquire the lock and run until shutdown. Raises AlreadyRunning / ConfigError."""
+        """Acquire the lock and run until shutdown. Raises AlreadyRunning / ConfigError, and
+        ``MimoloError`` (code ``service_failed``) when a service such as the control socket
+        failed and so stopped Operations (after the agents were stopped gracefully)."""
         self.data_root.ensure()
         self.lock.acquire()
         try:
             await self._run_locked()
         finally:
             self.lock.release()
+        if self.service_error is not None:
+            raise MimoloError(self.service_error, code="service_failed")
 
     async def _run_locked(self) -> None:
         config = load_config(self.data_root, self.resolve)
@@ -215,6 +221,7 @@ class Operations:
             self.diagnostics.record(
                 "lifecycle", level="error", event="service_failed", error=repr(exc)
             )
+            self.service_error = f"{getattr(service, '__name__', 'service')} failed: {exc}"
             self.request_shutdown()
 
 
