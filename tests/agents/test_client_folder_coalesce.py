@@ -239,6 +239,45 @@ def test_property_counts_never_exceed_events_and_pending_stays_bounded(
     assert c.pending == 0
 
 
+@settings(max_examples=150, deadline=None)
+@given(events, st.integers(1, 5), st.booleans())
+def test_property_the_rename_index_always_matches_the_pending_bursts(
+    evs: list[tuple[str, float, bool, int]], max_pending: int, settle_midway: bool
+) -> None:
+    c = coalescer(window=1.0, max_pending=max_pending, samples=3)
+
+    def expected() -> dict[tuple[int, int, int], set[str]]:
+        index: dict[tuple[int, int, int], set[str]] = {}
+        for path, burst in c._pending.items():
+            key = c._rename_key(burst)
+            if key is not None:
+                index.setdefault(key, set()).add(path)
+        return index
+
+    t = 0.0
+    for n, (path, dt, exists, ino) in enumerate(evs):
+        t += dt
+        c.feed(RawEvent(path, t, fid(ino) if exists else None, appeared=exists and dt > 1.5))
+        if settle_midway and n % 7 == 3:
+            c.settle(t)
+        assert {k: set(v) for k, v in c._rename_partners.items()} == expected()
+    c.take(t + 10)
+    assert c._rename_partners == {}  # nothing left behind once every burst settled
+
+
+def test_a_rename_pairs_with_the_most_recent_partner_in_the_window() -> None:
+    c = coalescer(window=1.0)
+    c.load_baseline([("old-a", fid(7)), ("old-b", fid(7))])  # one identity, seen twice
+    c.feed(RawEvent("old-a", 0.1, None))
+    c.feed(RawEvent("old-b", 0.5, None))
+    c.feed(RawEvent("new", 0.8, fid(7), appeared=True))
+    report = c.take(5.0)
+    assert report.counts["renamed"] == 1 and report.counts["deleted"] == 1
+    by_kind = {s["kind"]: s for s in report.path_samples}
+    assert by_kind["renamed"]["from"] == "old-b" and by_kind["renamed"]["path"] == "new"
+    assert by_kind["deleted"]["path"] == "old-a"
+
+
 def test_roots_are_prefixed_only_when_there_are_several(tmp_path: object) -> None:
     one = make_roots(["/srv/a"])
     assert one[0].prefix == ""

@@ -132,7 +132,11 @@ class Coalescer:
         self.tracked_limit = tracked_limit
         self._known: dict[str, FileId] = {}
         # Insertion order == last-activity order (entries are re-inserted on update).
+        # Only _put/_take change it, so the rename index below stays in step.
         self._pending: dict[str, _Burst] = {}
+        # rename key -> paths of pending created/deleted bursts with it, oldest first:
+        # pairing a rename looks up its partners instead of scanning every pending burst.
+        self._rename_partners: dict[tuple[int, int, int], dict[str, None]] = {}
         self._counts: dict[str, int] = dict.fromkeys((*COUNTED_KINDS, "transient"), 0)
         self._extensions: dict[str, int] = {}
         self._samples: deque[Change] = deque(maxlen=max(0, samples_limit))
@@ -178,13 +182,15 @@ class Coalescer:
         """Record one path's notifications."""
         self._seen += 1
         self.events_seen_total += 1
-        burst = self._pending.pop(event.path, None)
+        burst = self._take(event.path)
         if burst is not None and event.at - burst.last_at > self.window_s:
             self._settle_one(burst)
             burst = None
         if burst is None:
             if len(self._pending) >= self.max_pending:
-                self._settle_one(self._pending.pop(next(iter(self._pending))))
+                oldest = self._take(next(iter(self._pending)))
+                assert oldest is not None
+                self._settle_one(oldest)
             known = event.path in self._known
             burst = _Burst(
                 path=event.path,
@@ -200,8 +206,30 @@ class Coalescer:
             if event.file_id is not None:
                 burst.file_id = event.file_id
         self._remember(event.path, event.file_id)
-        burst = self._pair_rename(burst)
+        self._put(self._pair_rename(burst))
+
+    @staticmethod
+    def _rename_key(burst: _Burst) -> tuple[int, int, int] | None:
+        """The key a creation and a deletion of one file share, for bursts that can pair."""
+        if burst.file_id is None or burst.kind() not in ("created", "deleted"):
+            return None
+        return burst.file_id.rename_key()
+
+    def _put(self, burst: _Burst) -> None:
         self._pending[burst.path] = burst
+        key = self._rename_key(burst)
+        if key is not None:
+            self._rename_partners.setdefault(key, {})[burst.path] = None
+
+    def _take(self, path: str) -> _Burst | None:
+        burst = self._pending.pop(path, None)
+        key = None if burst is None else self._rename_key(burst)
+        if key is not None:
+            paths = self._rename_partners[key]
+            del paths[path]
+            if not paths:
+                del self._rename_partners[key]
+        return burst
 
     def _remember(self, path: str, file_id: FileId | None) -> None:
         if file_id is None:
@@ -210,23 +238,17 @@ class Coalescer:
             self._known[path] = file_id
 
     def _pair_rename(self, burst: _Burst) -> _Burst:
-        """Merge a creation with a pending deletion of the same file (or vice versa)."""
-        kind = burst.kind()
-        if kind not in ("created", "deleted") or burst.file_id is None:
-            return burst
-        key = burst.file_id.rename_key()
+        """Merge a creation with a pending deletion of the same file (or vice versa): the
+        most recently active partner within ``window_s``."""
+        key = self._rename_key(burst)
         if key is None:
             return burst
+        kind = burst.kind()
         want: ChangeKind = "deleted" if kind == "created" else "created"
-        for other in reversed(self._pending.values()):
-            if burst.last_at - other.last_at > self.window_s:
-                break
-            if (
-                other.kind() == want
-                and other.file_id is not None
-                and other.file_id.rename_key() == key
-            ):
-                del self._pending[other.path]
+        for path in reversed(list(self._rename_partners.get(key, ()))):
+            other = self._pending[path]
+            if other.kind() == want and burst.last_at - other.last_at <= self.window_s:
+                self._take(path)
                 old, new = (other, burst) if kind == "created" else (burst, other)
                 return _Burst(
                     path=new.path,
@@ -249,7 +271,7 @@ class Coalescer:
             burst = self._pending[path]
             if not force and now - burst.last_at < self.window_s:
                 break
-            del self._pending[path]
+            self._take(path)
             self._settle_one(burst)
             settled += 1
         return settled
