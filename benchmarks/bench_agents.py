@@ -5,7 +5,7 @@ Idle: ``client_folder_activity`` (native watching of an empty folder),
 ``trail_tracker`` (a trail folder polled every 2 s) and ``screen_tracker`` (one capture
 at start, then one every 300 s; under a private Xvfb when available) run side by side
 with the production heartbeat interval (15 s) for 60 s (quick: 10 s), measured from
-outside with psutil after a settling second.
+outside (CPU from /proc schedstat, RSS with psutil) after two settling seconds.
 
 Throughput: files created in a watched folder until the agent's summaries have counted
 them all (native watching, end to end through the protocol), and the coalescer alone
@@ -15,22 +15,18 @@ in process.
 from __future__ import annotations
 
 import contextlib
-import os
-import select
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from benchmarks._core import BenchContext, Figure, Measured, below, log, unmeasured
+from benchmarks._idle import idle_cost
 from mimolo.agents.client_folder_activity.coalesce import Coalescer, FileId, RawEvent
 from mimolo.protocol.messages import LogMessage, SummaryMessage
-from mimolo.testing import AgentDriver, agent_environment, is_ack, is_type
+from mimolo.testing import AgentDriver, agent_environment, is_ack, is_type, xvfb_display
 
 WAIT_S = 30.0
 IDLE_AGENTS = ("client_folder_activity", "trail_tracker", "screen_tracker")
@@ -46,32 +42,8 @@ def _xvfb() -> Iterator[str | None]:
     if shutil.which("Xvfb") is None:
         yield None
         return
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    os.close(write_fd)
-    try:
-        number = b""
-        while not number.endswith(b"\n"):
-            ready, _, _ = select.select([read_fd], [], [], WAIT_S)
-            chunk = os.read(read_fd, 16) if ready else b""
-            if not chunk:
-                break
-            number += chunk
-        yield f":{number.decode().strip()}" if number.strip() else None
-    finally:
-        os.close(read_fd)
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with xvfb_display(screen="1920x1080x24") as display:
+        yield display
 
 
 def _config(name: str, folder: Path) -> dict[str, Any]:
@@ -100,23 +72,8 @@ def _idle(ctx: BenchContext, seconds: float, display: str | None) -> dict[str, t
             else:
                 env.pop("DISPLAY", None)
             drivers[name] = AgentDriver(_argv(name), env=env).start()
-        for name, driver in drivers.items():
-            if driver.wait_for(is_type("handshake"), WAIT_S) is None:
-                raise RuntimeError(f"{name} sent no handshake: {bytes(driver.stderr)!r}")
-        time.sleep(2.0)  # start-up work (imports, baseline scan, first capture) settles
-        procs = {name: psutil.Process(d.pid) for name, d in drivers.items()}
-        cpu0 = {n: sum(p.cpu_times()[:2]) for n, p in procs.items()}
-        peak = dict.fromkeys(procs, 0.0)
-        started = time.monotonic()
-        while time.monotonic() - started < seconds:
-            for name, proc in procs.items():
-                peak[name] = max(peak[name], proc.memory_info().rss / 2**20)
-            time.sleep(0.5)
-        wall = time.monotonic() - started
-        return {
-            n: ((sum(p.cpu_times()[:2]) - cpu0[n]) / wall * 100.0, peak[n])
-            for n, p in procs.items()
-        }
+        # start-up work (imports, baseline scan, first capture) is not idle cost
+        return idle_cost(drivers, seconds, settle_s=2.0)
     finally:
         for driver in drivers.values():
             driver.kill()
@@ -185,7 +142,7 @@ def run(ctx: BenchContext) -> list[Figure]:
         log(f"idle built-in agents for {seconds:g} s (display: {display or 'none'})")
         idle = _idle(ctx, seconds, display)
     for name, (cpu, rss) in idle.items():
-        note = f"{seconds:g} s idle, heartbeat every 15 s, measured with psutil"
+        note = f"{seconds:g} s idle, heartbeat every 15 s, CPU from /proc schedstat (ns)"
         if name == "screen_tracker":
             note += "; Xvfb 1920x1080" if display else "; no display (degraded, retrying)"
         figures.append(

@@ -11,37 +11,19 @@ Decode: ``decode_message`` over a mix of summary and heartbeat lines.
 from __future__ import annotations
 
 import sys
-import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import psutil
-
 from benchmarks._core import BenchContext, Figure, Measured, at_least, below, log
+from benchmarks._idle import HANDSHAKE_WAIT_S, idle_cost
 from mimolo.protocol import HeartbeatMessage, SummaryMessage, decode_message, encode_message
 from mimolo.protocol.messages import AgentMessage
 from mimolo.testing import AgentDriver, agent_environment, is_type
-
-HANDSHAKE_WAIT_S = 30.0
 
 
 def _argv(name: str) -> list[str]:
     """How Operations starts a built-in agent."""
     return [sys.executable, "-m", f"mimolo.agents.{name}"]
-
-
-def _cpu_seconds(proc: psutil.Process) -> float:
-    """CPU seconds used by every thread of ``proc``: nanosecond ``schedstat`` on Linux
-    (psutil's 10 ms ticks round an idle agent down to zero), psutil elsewhere."""
-    try:
-        total_ns = 0
-        for task in Path(f"/proc/{proc.pid}/task").iterdir():
-            total_ns += int((task / "schedstat").read_text().split()[0])
-        return total_ns / 1e9
-    except (OSError, ValueError, IndexError):
-        times = proc.cpu_times()
-        return float(times.user + times.system)
 
 
 def _idle(ctx: BenchContext, seconds: float) -> dict[str, tuple[float, float]]:
@@ -53,20 +35,7 @@ def _idle(ctx: BenchContext, seconds: float) -> dict[str, tuple[float, float]]:
                 ctx.tmp_dir("sdk-idle"), plugin_id=name, heartbeat_interval_s=15
             )
             drivers[name] = AgentDriver(_argv(name), env=env).start()
-        for name, driver in drivers.items():
-            if driver.wait_for(is_type("handshake"), HANDSHAKE_WAIT_S) is None:
-                raise RuntimeError(f"{name} sent no handshake: {bytes(driver.stderr)!r}")
-        time.sleep(1.0)  # let start-up work (imports, first sample) settle
-        procs = {name: psutil.Process(d.pid) for name, d in drivers.items()}
-        cpu0 = {n: _cpu_seconds(p) for n, p in procs.items()}
-        peak = dict.fromkeys(procs, 0.0)
-        started = time.monotonic()
-        while time.monotonic() - started < seconds:
-            for name, proc in procs.items():
-                peak[name] = max(peak[name], proc.memory_info().rss / 2**20)
-            time.sleep(0.5)
-        wall = time.monotonic() - started
-        return {n: ((_cpu_seconds(p) - cpu0[n]) / wall * 100.0, peak[n]) for n, p in procs.items()}
+        return idle_cost(drivers, seconds, settle_s=1.0)
     finally:
         for driver in drivers.values():
             driver.kill()

@@ -1,9 +1,10 @@
-"""Test helpers for agent authors: a fake Operations and a virtual clock.
+"""Test helpers for agent authors: a fake Operations, a virtual clock, a private display.
 
 ``AgentDriver`` runs any agent command (argv list, no shell) as a real subprocess in its
 own process group, decodes every stdout line and sends commands; it is what
 ``mimolo agent check`` is built on. ``AgentHarness`` drives a ``BaseAgent`` subclass in
 process on a ``VirtualClock``, so timing logic is tested without sleeping.
+``xvfb_display`` gives an agent that captures the screen a private X display.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -383,6 +385,50 @@ class AgentHarness:
         return self.sent[before:]
 
 
+@contextlib.contextmanager
+def xvfb_display(
+    *, screen: str = "1024x768x24", white: bool = False, timeout_s: float = 30.0
+) -> Iterator[str]:
+    """Run a private ``Xvfb`` (no TCP) for the block and yield its ``DISPLAY`` value.
+
+    The server picks a free display number and reports it (``-displayfd``), so parallel
+    runs never collide. ``white`` gives a white root window (redaction shows as black).
+    Raises ``RuntimeError`` when Xvfb does not report a display within ``timeout_s``.
+    """
+    read_fd, write_fd = os.pipe()
+    argv = ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", screen, "-nolisten", "tcp"]
+    if white:
+        argv.append("-wr")
+    try:
+        proc = subprocess.Popen(
+            argv,
+            pass_fds=(write_fd,),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    finally:
+        os.close(write_fd)
+    try:
+        number = b""
+        deadline = time.monotonic() + timeout_s
+        while not number.endswith(b"\n"):
+            ready, _, _ = select.select([read_fd], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(read_fd, 16) if ready else b""
+            if not chunk:
+                raise RuntimeError("Xvfb did not report a display number")
+            number += chunk
+        yield f":{number.decode().strip()}"
+    finally:
+        os.close(read_fd)
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 __all__ = [
     "AgentDriver",
     "AgentHarness",
@@ -392,4 +438,5 @@ __all__ = [
     "is_ack",
     "is_type",
     "message_type",
+    "xvfb_display",
 ]

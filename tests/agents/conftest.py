@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import select
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from mimolo.testing import xvfb_display
 
 
 @pytest.fixture
@@ -27,42 +25,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def xvfb() -> Iterator[str]:
-    """A private X display (white background) for the module; yields its DISPLAY value."""
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        # -wr: a white root window, so redacted (black) pixels stand out.
-        [
-            "Xvfb",
-            "-displayfd",
-            str(write_fd),
-            "-screen",
-            "0",
-            "1024x768x24",
-            "-wr",
-            "-nolisten",
-            "tcp",
-        ],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    os.close(write_fd)
-    try:
-        number = b""
-        deadline = time.monotonic() + 30
-        while not number.endswith(b"\n"):
-            ready, _, _ = select.select([read_fd], [], [], max(0.0, deadline - time.monotonic()))
-            chunk = os.read(read_fd, 16) if ready else b""
-            if not chunk:
-                raise RuntimeError("Xvfb did not report a display number")
-            number += chunk
-        yield f":{number.decode().strip()}"
-    finally:
-        os.close(read_fd)
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    """A private X display with a white root window (redacted pixels stand out as black)
+    for the module; yields its DISPLAY value."""
+    with xvfb_display(white=True) as display:
+        yield display

@@ -70,6 +70,17 @@ def evidence_lines(root: DataRoot) -> list[dict[str, Any]]:
     ]
 
 
+def run_ops(root: DataRoot) -> subprocess.CompletedProcess[str]:
+    """``mimolo ops`` in the foreground until it exits by itself."""
+    return subprocess.run(
+        [sys.executable, "-m", "mimolo", "ops"],
+        env={**os.environ, ENV_DATA_DIR: str(root.root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def test_status_without_operations_says_so(root: DataRoot) -> None:
     result = status(root)
     assert result.exit_code == 0, result.output
@@ -102,13 +113,7 @@ def test_status_is_live_while_running_and_from_the_snapshot_after(root: DataRoot
 def test_a_second_operations_is_refused_naming_the_pid(root: DataRoot) -> None:
     with running_ops(root) as ops:
         assert ops.proc is not None
-        second = subprocess.run(
-            [sys.executable, "-m", "mimolo", "ops"],
-            env={**os.environ, ENV_DATA_DIR: str(root.root)},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        second = run_ops(root)
         assert second.returncode == 1
         assert str(ops.proc.pid) in second.stdout
         assert ops.proc.poll() is None  # the first one is untouched
@@ -164,13 +169,7 @@ def test_sigkill_leaves_no_agent_and_the_next_start_recovers_the_ledger(root: Da
 def test_a_control_socket_that_cannot_be_served_fails_the_run(root: DataRoot) -> None:
     root.config_path.write_text(EXAMPLE_CONFIG)
     root.socket_path.write_text("not a socket")  # something else owns the path
-    result = subprocess.run(
-        [sys.executable, "-m", "mimolo", "ops"],
-        env={**os.environ, ENV_DATA_DIR: str(root.root)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_ops(root)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "control_socket_service failed" in result.stdout
     assert "Operations stopped." not in result.stdout
