@@ -5,9 +5,10 @@ into segments under a ``TimelinePolicy``, ``timeline_for`` does both with the cl
 ``DayCache``.
 """
 
-from mimolo.timeline.cache import DayCache, FileIdentity, file_identity
+from mimolo.timeline.cache import DayCache
 from mimolo.timeline.derive import derive_timeline
 from mimolo.timeline.disk_cache import DiskCache
+from mimolo.timeline.identity import FileIdentity, file_identity
 from mimolo.timeline.models import (
     DEFAULT_COOLDOWN_S,
     UNASSIGNED,

@@ -7,39 +7,19 @@ in any of those is re-read, never served stale. Today's file is always read fres
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from datetime import date
 from pathlib import Path
 
-import msgspec
-
 from mimolo.timeline.disk_cache import DiskCache
+from mimolo.timeline.identity import FileIdentity, file_identity
 from mimolo.timeline.models import TimelineSummary
 from mimolo.timeline.reader import ReadWarning, read_file
 
 DEFAULT_MAX_DAYS = 400
 DEFAULT_MAX_SUMMARIES = 3_000_000
 """About 400 MB of decoded summaries: a busy year, bounded."""
-
-
-class FileIdentity(msgspec.Struct, frozen=True):
-    """What must be unchanged for a cached read of a file to still be valid."""
-
-    path: str
-    size: int
-    mtime_ns: int
-    inode: int
-
-
-def file_identity(path: Path) -> FileIdentity | None:
-    """The identity of ``path`` now, or ``None`` when it does not exist."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return FileIdentity(str(path), st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 _Entry = tuple[FileIdentity, list[TimelineSummary], list[ReadWarning]]
@@ -90,8 +70,7 @@ class DayCache:
                 self.hits += 1
                 return entry[1], entry[2]
             self.misses += 1
-        ident = (before.path, before.size, before.mtime_ns, before.inode)
-        loaded = self.disk.load(ident) if self.disk is not None else None
+        loaded = self.disk.load(before) if self.disk is not None else None
         if loaded is not None:
             self.disk_hits += 1
             summaries, warnings = loaded
@@ -99,7 +78,7 @@ class DayCache:
             summaries, warnings = read_file(path)
         if file_identity(path) == before:  # unchanged while we read it: safe to keep
             if loaded is None and self.disk is not None:
-                self.disk.store(ident, summaries, warnings)
+                self.disk.store(before, summaries, warnings)
             with self._lock:
                 old = self._entries.pop(key, None)
                 if old is not None:
@@ -124,4 +103,4 @@ class DayCache:
             self._summaries = 0
 
 
-__all__ = ["DEFAULT_MAX_DAYS", "DEFAULT_MAX_SUMMARIES", "DayCache", "FileIdentity", "file_identity"]
+__all__ = ["DEFAULT_MAX_DAYS", "DEFAULT_MAX_SUMMARIES", "DayCache"]

@@ -17,26 +17,20 @@ from pathlib import Path
 import msgspec
 
 from mimolo.dataroot import DataRoot, ensure_private_dir, write_atomic
+from mimolo.timeline.identity import FileIdentity
 from mimolo.timeline.models import TimelineSummary
 from mimolo.timeline.reader import ReadWarning
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _MODES = ("passive", "active")
 _KEEP: tuple[bool | None, ...] = (None, False, True)
 
 
-class _Identity(msgspec.Struct, frozen=True, array_like=True):
-    path: str
-    size: int
-    mtime_ns: int
-    inode: int
-
-
 class _Columns(msgspec.Struct, kw_only=True):
     version: int
-    identity: _Identity
+    identity: FileIdentity
     strings: list[str]
     index_type: str
     instance: bytes
@@ -62,16 +56,17 @@ class DiskCache:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._directory_ready = False
 
     def _file(self, ledger_path: str) -> Path:
         name = hashlib.sha256(ledger_path.encode()).hexdigest()[:32]
         return self.directory / f"{name}.tlcache"
 
     def load(
-        self, identity: tuple[str, int, int, int]
+        self, identity: FileIdentity
     ) -> tuple[list[TimelineSummary], list[ReadWarning]] | None:
         """The cached day, or ``None`` when absent, stale or unreadable."""
-        path = self._file(identity[0])
+        path = self._file(identity.path)
         try:
             cols = _decoder.decode(path.read_bytes())
         except FileNotFoundError:
@@ -79,9 +74,7 @@ class DiskCache:
         except (OSError, msgspec.DecodeError) as exc:
             logger.info("ignoring unreadable timeline cache %s: %s", path, exc)
             return None
-        if cols.version != FORMAT_VERSION or tuple(msgspec.structs.astuple(cols.identity)) != (
-            identity
-        ):
+        if cols.version != FORMAT_VERSION or cols.identity != identity:
             return None
         try:
             return _summaries(cols), [ReadWarning(p, n, r) for p, n, r in cols.warnings]
@@ -91,21 +84,22 @@ class DiskCache:
 
     def store(
         self,
-        identity: tuple[str, int, int, int],
+        identity: FileIdentity,
         summaries: list[TimelineSummary],
         warnings: list[ReadWarning],
     ) -> None:
         """Write the day (best effort)."""
         try:
-            ensure_private_dir(self.directory.parent)
-            ensure_private_dir(self.directory)
-            write_atomic(self._file(identity[0]), _encode(identity, summaries, warnings))
+            if not self._directory_ready:
+                ensure_private_dir(self.directory)  # missing ancestors are made 0700 too
+                self._directory_ready = True
+            write_atomic(self._file(identity.path), _encode(identity, summaries, warnings))
         except OSError as exc:
-            logger.info("could not write timeline cache for %s: %s", identity[0], exc)
+            logger.info("could not write timeline cache for %s: %s", identity.path, exc)
 
 
 def _encode(
-    identity: tuple[str, int, int, int],
+    identity: FileIdentity,
     summaries: list[TimelineSummary],
     warnings: list[ReadWarning],
 ) -> bytes:
@@ -118,7 +112,7 @@ def _encode(
     index_type = "H" if len(table) < 65535 else "I"
     cols = _Columns(
         version=FORMAT_VERSION,
-        identity=_Identity(*identity),
+        identity=identity,
         strings=list(table),
         index_type=index_type,
         instance=array(index_type, [table[s.instance_id] for s in summaries]).tobytes(),
