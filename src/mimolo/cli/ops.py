@@ -70,8 +70,15 @@ def _configure_logging(data_root: DataRoot, console: Console) -> None:
 
 @click.group("ops", invoke_without_command=True)
 @data_dir_option
+@click.option(
+    "--extra-templates",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    hidden=True,
+    help="Test only: also load agent templates (*.json) from this directory.",
+)
 @click.pass_context
-def ops(ctx: click.Context, data_dir: Path | None) -> None:
+def ops(ctx: click.Context, data_dir: Path | None, extra_templates: Path | None) -> None:
     """Run Operations in the foreground: supervise agents and keep the evidence.
 
     `mimolo ops stop` stops a running Operations instead.
@@ -89,7 +96,26 @@ def ops(ctx: click.Context, data_dir: Path | None) -> None:
         detail = f" [dim]({event.detail})[/dim]" if event.detail else ""
         console.print(f"  {event.instance_id}: [{style}]{event.state}[/{style}]{detail}")
 
-    operations = Operations(data_root, listener=on_event, extra_services=[control_socket_service])
+    resolve = None
+    if extra_templates is not None:
+        from mimolo.operations.config import builtin_resolver
+        from mimolo.operations.extra_templates import (
+            chain_resolvers,
+            load_extra_templates,
+            warn_loaded,
+        )
+
+        try:
+            extra = load_extra_templates(extra_templates)
+            resolve = chain_resolvers(builtin_resolver(), extra)
+        except MimoloError as exc:
+            console.print("[red]invalid extra templates:[/red]", end=" ")
+            console.print(str(exc), markup=False)
+            sys.exit(2)
+        warn_loaded(extra_templates, extra)  # a warning: the console handler shows it
+    operations = Operations(
+        data_root, resolve=resolve, listener=on_event, extra_services=[control_socket_service]
+    )
     console.print(
         f"[bold]MiMoLo Operations[/bold] {APP_VERSION} (pid {os.getpid()}) "
         f"data root [cyan]{data_root.root}[/cyan]"
