@@ -146,21 +146,3 @@ async def test_peer_of_another_uid_is_refused(open_dir: Path) -> None:
         own = await RawClient.open(path)
         assert (await own.ask({"cmd": "ping"}))["ok"] is True
         await own.close()
-
-
-async def test_connections_beyond_the_cap_are_told_busy(socket_path: Path) -> None:
-    async with ControlServer(socket_path, make_registry(), max_connections=2):
-        first = await RawClient.open(socket_path)
-        second = await RawClient.open(socket_path)
-        assert (await first.ask({"cmd": "ping"}))["ok"] is True
-        assert (await second.ask({"cmd": "ping"}))["ok"] is True
-        third = await RawClient.open(socket_path)
-        answer = await third.recv()
-        assert (answer["ok"], answer["error"]) == (False, "busy")
-        await third.close()
-        await first.close()
-        await asyncio.sleep(0.2)
-        fourth = await RawClient.open(socket_path)
-        assert (await fourth.ask({"cmd": "ping"}))["ok"] is True
-        await fourth.close()
-        await second.close()

@@ -5,7 +5,8 @@ Framing, the envelope and error handling live here; commands are registered in a
 agents. Guarantees: a bad line gets an error answer and the connection lives on; a failing
 handler answers ``internal_error``; a peer of another uid is refused; a client that never
 reads is dropped once its bounded write buffer stays full past a deadline, never stalling
-Operations or other clients.
+Operations or other clients; a connection with no request for ``idle_timeout_s`` is closed,
+and a full server makes room for a newcomer by closing the longest-idle connection.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ import os
 import socket
 import stat
 import struct
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -30,112 +30,30 @@ from mimolo.errors import DataRootError, MimoloError
 from mimolo.ipc.types import (
     API_VERSION,
     MAX_REQUEST_BYTES,
-    MAX_RESPONSE_BYTES,
     SERVER_NAME,
     RequestId,
     Response,
-    encode_line,
     error_response,
     field_of,
     ok_response,
 )
+from mimolo.operations.control_connection import Connection, ConnectionTable, Dropped
+from mimolo.operations.control_registry import (
+    Command,
+    CommandRegistry,
+    InvalidField,
+    NoParams,
+)
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Any], Awaitable[Any]]
 PeerRefusedHook = Callable[[dict[str, Any]], None]
 
 _UCRED: Final = struct.Struct("3i")
 
 
-class InvalidField(MimoloError):
-    """A handler's own field check failed; ``key`` names the field."""
-
-    code = "invalid_field"
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
-        self.key = key
-
-
-class NoParams(msgspec.Struct, forbid_unknown_fields=True):
-    """A command that takes no fields."""
-
-
 class HelloParams(msgspec.Struct, forbid_unknown_fields=True):
     api_version: int = API_VERSION
-
-
-@dataclass(frozen=True)
-class Command:
-    """One registered command: its field declaration and its handler."""
-
-    name: str
-    params: type[msgspec.Struct]
-    handler: Handler
-    mutating: bool = False
-
-
-class CommandRegistry:
-    """Command name -> ``Command``. Handlers take the decoded params struct."""
-
-    def __init__(self) -> None:
-        self._commands: dict[str, Command] = {}
-
-    def add(
-        self,
-        name: str,
-        handler: Handler,
-        params: type[msgspec.Struct] = NoParams,
-        *,
-        mutating: bool = False,
-    ) -> None:
-        if name in self._commands:
-            raise ValueError(f"command {name!r} registered twice")
-        self._commands[name] = Command(name, params, handler, mutating)
-
-    def get(self, name: str) -> Command | None:
-        return self._commands.get(name)
-
-    def names(self) -> list[str]:
-        return sorted(self._commands)
-
-
-class _Dropped(Exception):
-    """The peer stopped reading; its connection is being dropped."""
-
-
-class _Connection:
-    """The write side of one client: serialized, bounded, with a drain deadline."""
-
-    def __init__(self, writer: asyncio.StreamWriter, high_water: int, drain_s: float) -> None:
-        self.writer = writer
-        self.high_water = high_water
-        self.drain_s = drain_s
-        self.lock = asyncio.Lock()
-        writer.transport.set_write_buffer_limits(high=high_water)
-
-    async def send(self, response: Response) -> None:
-        line = encode_line(response)
-        if len(line) > MAX_RESPONSE_BYTES:
-            line = encode_line(
-                error_response(
-                    response.cmd,
-                    response.request_id,
-                    "response_too_large",
-                    f"the answer ({len(line)} bytes) exceeds {MAX_RESPONSE_BYTES} bytes",
-                )
-            )
-        async with self.lock:
-            if self.writer.is_closing():
-                raise ConnectionResetError("connection closed")
-            self.writer.write(line)
-            if self.writer.transport.get_write_buffer_size() > self.high_water:
-                try:
-                    await asyncio.wait_for(self.writer.drain(), timeout=self.drain_s)
-                except TimeoutError:
-                    self.writer.transport.abort()
-                    raise _Dropped from None
 
 
 class ControlServer:
@@ -152,6 +70,8 @@ class ControlServer:
         max_connections: int = 256,
         write_high_water: int = 256 * 1024,
         drain_timeout_s: float = 5.0,
+        idle_timeout_s: float = 30.0,
+        backlog: int = 1024,
     ) -> None:
         self.socket_path = Path(socket_path)
         self.registry = registry
@@ -161,6 +81,9 @@ class ControlServer:
         self.max_connections = max_connections
         self.write_high_water = write_high_water
         self.drain_timeout_s = drain_timeout_s
+        self.idle_timeout_s = idle_timeout_s
+        self.backlog = backlog
+        self.table = ConnectionTable(max_connections)
         self.shutting_down = False
         self._closing = False
         self._server: asyncio.AbstractServer | None = None
@@ -212,7 +135,10 @@ class ControlServer:
         old = os.umask(0o177)
         try:
             self._server = await asyncio.start_unix_server(
-                self._on_connection, path=str(self.socket_path), limit=self.max_line_bytes
+                self._on_connection,
+                path=str(self.socket_path),
+                limit=self.max_line_bytes,
+                backlog=self.backlog,
             )
         finally:
             os.umask(old)
@@ -259,15 +185,15 @@ class ControlServer:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
-        conn = _Connection(writer, self.write_high_water, self.drain_timeout_s)
+        conn = Connection(writer, self.write_high_water, self.drain_timeout_s)
         try:
             peer = self._peer(writer)
             if peer is not None and peer[1] != os.geteuid():
                 await self._refuse(conn, *peer)
                 await self._linger(reader, writer)
                 return
-            if len(self._connections) > self.max_connections:
-                log.warning("refused a control connection: %d open", self.max_connections)
+            if not self.table.admit(conn):
+                log.warning("refused a control connection: %d busy", self.max_connections)
                 await conn.send(
                     error_response(None, None, "busy", "too many control connections; retry")
                 )
@@ -275,7 +201,7 @@ class ControlServer:
                 return
             async with asyncio.TaskGroup() as group:
                 await self._read_requests(reader, conn, group)
-        except* _Dropped:
+        except* Dropped:
             log.warning("dropped a control client that stopped reading its answers")
         except* (ConnectionError, OSError):
             log.debug("control client went away")
@@ -285,6 +211,7 @@ class ControlServer:
             if not self._closing:
                 raise
         finally:
+            self.table.discard(conn)
             self._connections.discard(task)
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
@@ -301,7 +228,7 @@ class ControlServer:
                 while await reader.read(65536):
                     pass
 
-    async def _refuse(self, conn: _Connection, pid: int, uid: int) -> None:
+    async def _refuse(self, conn: Connection, pid: int, uid: int) -> None:
         log.warning("refused control connection from pid %d uid %d (not our uid)", pid, uid)
         if self.on_peer_refused is not None:
             try:
@@ -312,15 +239,31 @@ class ControlServer:
             error_response(None, None, "peer_refused", "connections from other users are refused")
         )
 
+    async def _read_chunk(self, reader: asyncio.StreamReader, conn: Connection) -> bytes:
+        """The next bytes from the peer; ``b""`` at EOF or once it has been idle too long.
+
+        A connection waiting for an answer is never idle, however long the handler takes.
+        """
+        while True:
+            wait = self.idle_timeout_s - conn.idle_for()
+            if wait <= 0:
+                log.debug("closing a control connection idle for %.1f s", conn.idle_for())
+                return b""
+            try:
+                async with asyncio.timeout(wait):
+                    return await reader.read(65536)
+            except TimeoutError:
+                continue  # look again: an answer may have restarted the idle clock
+
     async def _read_requests(
-        self, reader: asyncio.StreamReader, conn: _Connection, group: asyncio.TaskGroup
+        self, reader: asyncio.StreamReader, conn: Connection, group: asyncio.TaskGroup
     ) -> None:
         """Split the byte stream into lines (UTF-8 decoded per line) and dispatch each."""
         slots = asyncio.Semaphore(self.max_inflight)
         buf = bytearray()
         discarding = False
         while True:
-            chunk = await reader.read(65536)
+            chunk = await self._read_chunk(reader, conn)
             if not chunk:
                 return
             scan_from = len(buf)
@@ -339,6 +282,7 @@ class ControlServer:
                     await conn.send(self._too_long())
                     continue
                 if line.strip():
+                    conn.begin()
                     await slots.acquire()
                     group.create_task(self._answer(line, conn, slots))
             del buf[:start]
@@ -356,7 +300,7 @@ class ControlServer:
             f"request line exceeds {self.max_line_bytes} bytes; discarded",
         )
 
-    async def _answer(self, line: bytes, conn: _Connection, slots: asyncio.Semaphore) -> None:
+    async def _answer(self, line: bytes, conn: Connection, slots: asyncio.Semaphore) -> None:
         try:
             try:
                 response = await self.dispatch(line)
@@ -365,6 +309,7 @@ class ControlServer:
                 response = error_response(None, None, "internal_error", "request failed")
             await conn.send(response)
         finally:
+            conn.end()
             slots.release()
 
     async def dispatch(self, line: bytes) -> Response:
