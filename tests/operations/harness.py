@@ -133,7 +133,7 @@ async def running(
         ]
         sup_task = tg.create_task(supervisor.run(autostart=autostart))
         try:
-            await harness.until(lambda: supervisor._tg is not None)
+            await supervisor.wait_started()
             yield harness
         finally:
             await supervisor.stop_all()

@@ -192,9 +192,10 @@ async def test_summary_flood_over_the_limit_is_dropped_loudly(data_root: DataRoo
     async with running(data_root, config) as h:
         await h.until_state("spam", "running")
         await h.until(lambda: h.supervisor.state("spam").drop_counts.get("summary", 0) > 100)
-        await h.until(lambda: any(r.get("what") == "summary" for r in h.diag("drops", "spam")))
-        report = next(r for r in h.diag("drops", "spam") if r.get("what") == "summary")
-        assert report["level"] == "error" and report["count"] > 0
+        await h.until(lambda: any(r["counts"].get("summary") for r in h.diag("drops", "spam")))
+        report = next(r for r in h.diag("drops", "spam") if r["counts"].get("summary"))
+        assert report["level"] == "error" and report["counts"]["summary"] > 0
+        assert report["totals"]["summary"] >= report["counts"]["summary"]
         assert h.supervisor.state("spam").summaries < 200
 
 

@@ -1,23 +1,23 @@
-"""One agent OS process: spawn it safely, read its lines with a cap, write commands, end it.
+"""One agent process as the supervisor sees it: framed lines out, commands in, a stop.
 
-Every agent runs in its own session (process group) with ``PR_SET_PDEATHSIG=SIGKILL`` on
-Linux, so it dies with Operations even on SIGKILL; it also exits on stdin EOF. Stopping is
-terminate -> grace -> kill of the whole group, each step logged.
+It wraps the ``OsProcess`` a ``Launcher`` started (a real subprocess, or a simulated one in
+tests), so framing, command writes and the terminate -> grace -> kill sequence are the same
+code in production and in simulation. Stopping always ends with the whole tree: the
+agent's group and every contained descendant.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
-import ctypes.util
 import logging
-import os
 import signal
-import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Literal
 
+import msgspec
+
+from mimolo.operations.launcher import OsProcess
+from mimolo.operations.line_framer import Framed, LineFramer
 from mimolo.protocol.codec import encode_command
 from mimolo.protocol.commands import AgentCommand
 
@@ -25,67 +25,30 @@ log = logging.getLogger(__name__)
 
 READ_CHUNK = 64 * 1024
 STDERR_LINE_MAX = 4096
-_WRITE_BUFFER_MAX = 1024 * 1024
-_PR_SET_PDEATHSIG = 1
+WRITE_BUFFER_MAX = 1024 * 1024
+
+Ending = Literal["exited", "sigterm", "sigkill"]
 
 
-def _load_prctl() -> Callable[..., int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    except OSError:
-        return None
-    prctl: Callable[..., int] = libc.prctl
-    return prctl
+class StopResult(msgspec.Struct, frozen=True):
+    """How a process ended: by itself, on SIGTERM, or killed."""
 
-
-_PRCTL = _load_prctl()
-
-
-def _child_setup(parent_pid: int) -> Callable[[], None]:
-    """The pre-exec hook: die with the parent (Linux), and bail out if it already died."""
-
-    def setup() -> None:
-        if _PRCTL is not None:
-            _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent_pid:
-            os._exit(1)
-
-    return setup
-
-
-LineHandler = Callable[[bytes], Awaitable[None] | None]
+    returncode: int | None
+    ending: Ending
+    descendants_killed: int = 0
 
 
 class AgentProcess:
-    """A spawned agent: pipes, pid, and the steps to end it."""
+    """A started agent: pid, framed reading, bounded writing, and the steps to end it."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-        self.pid = proc.pid
+    def __init__(self, os_proc: OsProcess) -> None:
+        self.os = os_proc
+        self.pid = os_proc.pid
         self.oversized_lines = 0
-
-    @classmethod
-    async def spawn(
-        cls, argv: Sequence[str], *, env: Mapping[str, str], cwd: Path | None = None
-    ) -> AgentProcess:
-        """Start ``argv`` (a list, never a shell string) in its own session."""
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=dict(env),
-            cwd=cwd,
-            start_new_session=True,
-            preexec_fn=_child_setup(os.getpid()),
-        )
-        return cls(proc)
 
     @property
     def returncode(self) -> int | None:
-        return self.proc.returncode
+        return self.os.returncode
 
     async def read_lines(
         self,
@@ -95,70 +58,39 @@ class AgentProcess:
         max_line_bytes: int,
         before_chunk: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        """Read stdout to EOF, calling ``on_line`` per complete line (newline stripped).
-
-        A line longer than ``max_line_bytes`` is discarded up to its newline and reported
-        through ``on_oversized`` with its size; memory stays bounded by the cap.
-        """
-        stream = self.proc.stdout
-        assert stream is not None
-        buf = bytearray()
-        discarding = 0  # bytes of an oversized line dropped so far (0 = not discarding)
+        """Read stdout to EOF, calling ``on_line`` per complete line (newline stripped)."""
+        framer = LineFramer(max_line_bytes)
         while True:
             if before_chunk is not None:
                 await before_chunk()
-            # StreamReader.read returns without yielding while data is buffered: yield
-            # explicitly so a flooding agent cannot starve the event loop.
+            # A read returns without yielding while data is buffered: yield explicitly so a
+            # flooding agent cannot starve the event loop.
             await asyncio.sleep(0)
-            chunk = await stream.read(READ_CHUNK)
+            chunk = await self.os.read_stdout(READ_CHUNK)
             if not chunk:
                 break
-            start = 0
-            while True:
-                nl = chunk.find(b"\n", start)
-                if nl < 0:
-                    rest = len(chunk) - start
-                    if discarding:
-                        discarding += rest
-                    elif len(buf) + rest > max_line_bytes:
-                        discarding = len(buf) + rest
-                        buf.clear()
-                    else:
-                        buf += chunk[start:]
-                    break
-                if discarding:
-                    self.oversized_lines += 1
-                    on_oversized(discarding + nl - start)
-                    discarding = 0
-                elif buf:
-                    buf += chunk[start:nl]
-                    line = bytes(buf)
-                    buf.clear()
-                    if len(line) > max_line_bytes:
-                        self.oversized_lines += 1
-                        on_oversized(len(line))
-                    else:
-                        on_line(line)
-                elif nl - start > max_line_bytes:
-                    self.oversized_lines += 1
-                    on_oversized(nl - start)
-                else:
-                    on_line(chunk[start:nl])
-                start = nl + 1
-        if discarding:
-            self.oversized_lines += 1
-            on_oversized(discarding)
-        elif buf:
-            on_line(bytes(buf))  # a final line without newline is still a line
+            self._deliver(framer.feed(chunk), on_line, on_oversized)
+        self._deliver(framer.finish(), on_line, on_oversized)
+
+    def _deliver(
+        self,
+        framed: Iterable[Framed],
+        on_line: Callable[[bytes], None],
+        on_oversized: Callable[[int], None],
+    ) -> None:
+        for item in framed:
+            if isinstance(item, int):
+                self.oversized_lines += 1
+                on_oversized(item)
+            else:
+                on_line(item)
 
     async def read_stderr(self, on_line: Callable[[str], None]) -> None:
         """Read stderr to EOF, passing bounded decoded lines (never parsed as protocol)."""
-        stream = self.proc.stderr
-        assert stream is not None
         buf = bytearray()
         while True:
             await asyncio.sleep(0)
-            chunk = await stream.read(READ_CHUNK)
+            chunk = await self.os.read_stderr(READ_CHUNK)
             if not chunk:
                 break
             buf += chunk
@@ -176,18 +108,11 @@ class AgentProcess:
 
     def send_nowait(self, command: AgentCommand) -> bool:
         """Queue a command on stdin without waiting; False if stdin is gone or backed up."""
-        stdin = self.proc.stdin
-        if stdin is None or stdin.is_closing():
-            return False
-        transport = stdin.transport
-        if (
-            isinstance(transport, asyncio.WriteTransport)
-            and transport.get_write_buffer_size() > _WRITE_BUFFER_MAX
-        ):
+        if self.os.stdin_closed() or self.os.stdin_buffered() > WRITE_BUFFER_MAX:
             return False
         try:
-            stdin.write(encode_command(command))
-        except (BrokenPipeError, ConnectionResetError, RuntimeError):
+            self.os.write_stdin(encode_command(command))
+        except (BrokenPipeError, ConnectionResetError):
             return False
         return True
 
@@ -195,59 +120,51 @@ class AgentProcess:
         """Write a command and wait (bounded) until it left our buffer."""
         if not self.send_nowait(command):
             return False
-        stdin = self.proc.stdin
-        assert stdin is not None
         try:
             async with asyncio.timeout(timeout_s):
-                await stdin.drain()
+                await self.os.drain_stdin()
         except (TimeoutError, BrokenPipeError, ConnectionResetError):
             return False
         return True
 
     def close_stdin(self) -> None:
         """EOF on the agent's stdin: our agents exit on it."""
-        stdin = self.proc.stdin
-        if stdin is not None and not stdin.is_closing():
-            with contextlib.suppress(OSError, RuntimeError):
-                stdin.close()
-
-    def signal_group(self, sig: signal.Signals) -> bool:
-        """Send ``sig`` to the agent's whole process group; False if it no longer exists."""
-        try:
-            os.killpg(self.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return False
-        return True
+        self.os.close_stdin()
 
     async def wait(self, timeout_s: float) -> bool:
         """Wait up to ``timeout_s`` for the process to exit; True if it did."""
-        if self.proc.returncode is not None:
+        if self.os.returncode is not None:
             return True
         try:
             async with asyncio.timeout(max(0.0, timeout_s)):
-                await self.proc.wait()
+                await self.os.wait()
         except TimeoutError:
             return False
         return True
 
-    async def terminate(self, grace_s: float, *, label: str) -> int | None:
-        """Close stdin, SIGTERM the group, SIGKILL after ``grace_s``; return the exit code."""
+    async def terminate(self, grace_s: float, *, label: str) -> StopResult:
+        """Close stdin, SIGTERM the group, SIGKILL after ``grace_s``, then the whole tree."""
         self.close_stdin()
-        if self.proc.returncode is None:
+        ending: Ending = "exited"
+        if self.os.returncode is None:
+            ending = "sigterm"
             log.info("%s: SIGTERM to process group %d", label, self.pid)
-            self.signal_group(signal.SIGTERM)
+            self.os.signal_group(signal.SIGTERM)
             if not await self.wait(grace_s):
+                ending = "sigkill"
                 log.warning("%s: still alive after %.1fs; SIGKILL", label, grace_s)
-                self.signal_group(signal.SIGKILL)
+                self.os.signal_group(signal.SIGKILL)
                 await self.wait(10.0)
-        # Leftover members of the group (the agent's own children) go too.
-        self.signal_group(signal.SIGKILL)
-        return self.proc.returncode
+        # Whatever it left behind (children, setsid grandchildren) goes too.
+        killed = await self.os.kill_tree()
+        if killed:
+            log.warning("%s: ended %d leftover descendant process(es)", label, killed)
+        return StopResult(self.os.returncode, ending, killed)
 
     def kill_now(self) -> None:
-        """Immediate SIGKILL of the group (cancellation path; no waiting)."""
+        """Immediate SIGKILL of the group (cancellation path; the tree follows in cleanup)."""
         self.close_stdin()
-        self.signal_group(signal.SIGKILL)
+        self.os.signal_group(signal.SIGKILL)
 
 
-__all__ = ["AgentProcess", "LineHandler"]
+__all__ = ["AgentProcess", "StopResult"]

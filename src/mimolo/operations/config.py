@@ -53,6 +53,8 @@ _NON_NEGATIVE = (
     "rate_limit_burst",
     "summary_rate_limit_per_s",
     "summary_rate_limit_burst",
+    "evidence_bytes_per_s",
+    "evidence_bytes_burst",
     "restart_stable_after_s",
     "cpu_default_budget_percent",
     "ops_cpu_budget_percent",

@@ -21,11 +21,15 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     stop_grace_s: float = 5.0
     max_line_bytes: int = 256 * 1024
     queue_max: int = 1000
+    # Every message type but summaries shares one per-agent bucket (0 = unlimited).
     rate_limit_per_s: float = 1 / 3
     rate_limit_burst: int = 10
-    # Summaries are evidence: they have their own, generous bucket (0 = unlimited).
-    summary_rate_limit_per_s: float = 20.0
-    summary_rate_limit_burst: int = 200
+    # Summaries are evidence: their own bucket, so chatter never starves them, plus a
+    # bytes-per-second cap on what one agent can write into the ledger.
+    summary_rate_limit_per_s: float = 1 / 3
+    summary_rate_limit_burst: int = 10
+    evidence_bytes_per_s: float = 16 * 1024
+    evidence_bytes_burst: int = 1024 * 1024
     restart_backoff_initial_s: float = 1.0
     restart_backoff_max_s: float = 60.0
     restart_stable_after_s: float = 60.0

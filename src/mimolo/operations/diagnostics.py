@@ -5,7 +5,9 @@ Records are ``{ts, kind, instance_id?, level?, ...}`` lines in daily files
 ``error``, ``log``, ``ack``, ``stderr``, ``rejected_line``, ``unknown_message``,
 ``lifecycle``, ``policy``, ``drops``, ``audit``. Text fields are bounded; when the writer
 falls behind, records are dropped and counted (diagnostics are never evidence). Files older
-than the retention are removed on start and once a day.
+than the retention are removed on start and once a day. ``drops`` records are
+``essential``: they are queued even when the queue is full (their senders aggregate them,
+so they stay few), so a count of what was lost is never itself lost.
 """
 
 from __future__ import annotations
@@ -93,7 +95,8 @@ class Diagnostics:
         self._tail: collections.deque[dict[str, Any]] = collections.deque(maxlen=TAIL_KEEP)
         self._io_lock = threading.Lock()
         self._last_retention_day: date | None = None
-        self.dropped = 0
+        self.dropped = 0  # since the last drops record
+        self.dropped_total = 0  # since start, for get_status
         self.written = 0
 
     def open(self) -> list[Path]:
@@ -116,11 +119,16 @@ class Diagnostics:
         *,
         instance_id: str | None = None,
         level: Level | None = None,
+        essential: bool = False,
         **fields: Any,
     ) -> None:
-        """Queue one record (never raises for content; drops and counts when full)."""
-        if len(self._pending) >= self.max_pending:
+        """Queue one record (never raises for content; drops and counts when full).
+
+        ``essential`` records (counts of what was dropped) are queued even when full.
+        """
+        if len(self._pending) >= self.max_pending and not essential:
             self.dropped += 1
+            self.dropped_total += 1
             return
         now = datetime.now(UTC)
         rec: dict[str, Any] = {"ts": now.isoformat().replace("+00:00", "Z"), "kind": kind}
@@ -172,7 +180,14 @@ class Diagnostics:
                 await asyncio.sleep(self.flush_interval_s)
                 if self.dropped:
                     dropped, self.dropped = self.dropped, 0
-                    self.record("drops", level="warning", what="diagnostics", count=dropped)
+                    self.record(
+                        "drops",
+                        level="warning",
+                        essential=True,
+                        what="diagnostics",
+                        count=dropped,
+                        total=self.dropped_total,
+                    )
                 self.commit()
                 await asyncio.to_thread(self._fsync, self._appender.take_dirty())
                 today = datetime.now(UTC).date()

@@ -170,10 +170,7 @@ class _Subprocess:
         stdin = self._proc.stdin
         if stdin is None:
             return 0
-        transport = stdin.transport
-        if isinstance(transport, asyncio.WriteTransport):
-            return transport.get_write_buffer_size()
-        return 0
+        return stdin.transport.get_write_buffer_size()
 
     def stdin_closed(self) -> bool:
         stdin = self._proc.stdin
@@ -203,6 +200,27 @@ class _Subprocess:
 
     async def kill_tree(self) -> int:
         return await self._containment.kill_tree(self._instance_id, self._proc.pid)
+
+
+class GroupOnly:
+    """The least containment: the agent's process group, nothing recorded."""
+
+    mode = "process_group"
+
+    def child_hook(self, instance_id: str) -> Callable[[], None]:
+        return _no_op
+
+    def track(self, instance_id: str, pid: int) -> None:
+        return None
+
+    async def kill_tree(self, instance_id: str, pid: int) -> int:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        return 0
+
+
+def _no_op() -> None:
+    return None
 
 
 class SubprocessLauncher:
@@ -238,4 +256,4 @@ class SubprocessLauncher:
         return _Subprocess(proc, self._containment, instance_id)
 
 
-__all__ = ["PRCTL", "ContainmentHooks", "Launcher", "OsProcess", "SubprocessLauncher"]
+__all__ = ["PRCTL", "ContainmentHooks", "GroupOnly", "Launcher", "OsProcess", "SubprocessLauncher"]

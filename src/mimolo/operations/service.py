@@ -101,7 +101,9 @@ class Operations:
             "ops_cpu_percent": cpu,
             "ops_rss_mb": rss,
             "ledger_last_seq": self._ledger.last_seq if self._ledger else 0,
-            "diagnostics_dropped": self._diagnostics.dropped if self._diagnostics else 0,
+            "diagnostics_dropped": self._diagnostics.dropped_total if self._diagnostics else 0,
+            "agent_drops_total": self._supervisor.drops_total() if self._supervisor else 0,
+            "containment": self._supervisor.containment_mode if self._supervisor else "unknown",
         }
 
     def build_snapshot(self, state: str = "running") -> OpsSnapshot:
@@ -192,9 +194,10 @@ class Operations:
                 extras = [
                     tg.create_task(self._guard(svc), name="service") for svc in self.extra_services
                 ]
-                while self._supervisor._tg is None and not sup_task.done():
-                    await asyncio.sleep(0.01)
-                if not self._shutdown.is_set():
+                started = asyncio.ensure_future(self._supervisor.wait_started())
+                await asyncio.wait({started, sup_task}, return_when=asyncio.FIRST_COMPLETED)
+                started.cancel()
+                if not self._shutdown.is_set() and not sup_task.done():
                     await self._supervisor.start_all(only_enabled=True)
                 self._ready.set()
                 await self._shutdown.wait()
