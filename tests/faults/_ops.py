@@ -201,7 +201,7 @@ class Pinger(threading.Thread):
         self.latencies: list[float] = []
         self.failures: list[str] = []
         self.peak_rss_mb = 0.0
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._paused = threading.Event()
         self._started_at = time.monotonic()
 
@@ -214,7 +214,7 @@ class Pinger(threading.Thread):
         self._paused.clear()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=30)
 
     def _fail(self, what: str) -> None:
@@ -229,7 +229,7 @@ class Pinger(threading.Thread):
         sock: socket.socket | None = None
         buf = b""
         n = 0
-        while not self._stop.wait(0.1):
+        while not self._halt.wait(0.1):
             if self._paused.is_set():
                 if sock is not None:
                     sock.close()
