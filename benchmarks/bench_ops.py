@@ -68,6 +68,7 @@ async def _ingest(n: int, tmp: Path) -> float:
     }
     settings = {
         "summary_rate_limit_per_s": 0.0,
+        "evidence_bytes_per_s": 0.0,
         "agent_flush_interval_s": 3600.0,
         "start_timeout_s": 60.0,
         "hang_timeout_s": 600.0,
