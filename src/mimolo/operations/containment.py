@@ -81,7 +81,7 @@ class Containment:
         self._mode = mode
         self._cgroups = cgroups
         self._record = PidRecord.load(data_root.operations_dir / "containment.json")
-        self._agents: dict[str, int] = {}
+        self._agents: dict[str, set[int]] = {}  # asyncio reaps these, never us
         self._roots = {_norm(str(data_root.root)), os.path.realpath(data_root.root)}
         self._set_subreaper = False
         self._guardian: subprocess.Popen[bytes] | None = None
@@ -153,7 +153,7 @@ class Containment:
 
     def track(self, instance_id: str, pid: int) -> None:
         """Record the agent with its start time (the next start identity-checks it)."""
-        self._agents[instance_id] = pid
+        self._agents.setdefault(instance_id, set()).add(pid)
         entry = identity(pid)
         if entry is not None:
             self._record.add(instance_id, [entry])
@@ -217,8 +217,7 @@ class Containment:
                 while self._cgroups.populated(path) and time.monotonic() < deadline:
                     time.sleep(_POLL_S)
                 self._cgroups.remove(path)
-            if self._mode != "cgroup_v2":
-                self._cgroups.remove(self._cgroups.base)
+            self._cgroups.remove(self._cgroups.base)  # child_hook makes it again
         procs = self._stop_and_kill(self._leftover_targets)
         self._wait_sync(procs)
         ended |= {p.pid for p in procs}
@@ -384,7 +383,7 @@ class Containment:
 
     def _pending(self, procs: list[psutil.Process]) -> bool:
         """Whether any is still alive; reaps the zombies that became our children."""
-        agents = set(self._agents.values())
+        agents = set().union(*self._agents.values())
         pending = False
         for proc in procs:
             try:

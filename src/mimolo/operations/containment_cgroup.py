@@ -106,6 +106,7 @@ class CgroupTree:
 
     def ensure(self, instance_id: str) -> Path:
         path = self.instance(instance_id)
+        self.base.mkdir(exist_ok=True)
         path.mkdir(exist_ok=True)
         return path
 
