@@ -55,6 +55,7 @@ _PARAMS: Final = [
     {"name": "line_bytes", "type": "int", "default": 1024 * 1024},
     {"name": "depth", "type": "int", "default": 1000},
     {"name": "metrics_bytes", "type": "int", "default": 255 * 1024},
+    {"name": "linger_s", "type": "float", "default": 0.0},
 ]
 
 

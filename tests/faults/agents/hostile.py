@@ -4,7 +4,8 @@ The ``mode`` param (``MIMOLO_AGENT_CONFIG``) picks the behaviour after a proper 
 
 - ``good``: heartbeats, a summary per flush, the stop sequence in order.
 - ``flood``: lines of type ``flood_type`` (ack, log, status, error, heartbeat, widget_frame,
-  summary) as fast as it can until ``stop``; then the stop sequence.
+  summary) as fast as it can until ``stop`` (and ``linger_s`` longer: chatty while
+  stopping); then the stop sequence.
 - ``huge_lines``: ``count`` lines of ``line_bytes`` each (1 MiB, 10 MiB), then good.
 - ``endless``: one unterminated line, forever; ignores every command and SIGTERM.
 - ``invalid_utf8`` / ``nul``: ``count`` lines each, then good.
@@ -223,6 +224,7 @@ def serve_commands(flooder: threading.Thread | None) -> None:
         steps = cmd.get("sequence", []) if cmd.get("cmd") == "sequence" else [cmd.get("cmd")]
         for step in steps:
             if step in ("stop", "shutdown") and not STOPPING.is_set():
+                time.sleep(float(CONFIG.get("linger_s", 0.0)))
                 STOPPING.set()
                 if flooder is not None:
                     flooder.join()
