@@ -461,3 +461,32 @@ async def test_stop_guardian_dismisses_it_without_a_sweep(
         assert not psutil.pid_exists(guardian)
         assert all(alive(pid) for pid in pids.values())
         assert await proc.kill_tree() == len(ROLES)
+
+
+async def test_subreaper_waits_for_adopted_orphans_that_die(
+    contain: Callable[[str], Containment], data_root: DataRoot, reaper: Reaper, tmp_path: Path
+) -> None:
+    if not expected_available("subreaper"):
+        with pytest.raises(ContainmentError):
+            contain("subreaper")
+        return
+    containment = contain("subreaper")
+    pidfile = tmp_path / "pids"
+    async with forker(containment, data_root, reaper, pidfile, "forker-1", "--daemon-exits") as (
+        proc,
+        pids,
+    ):
+        daemon = psutil.Process(pids["daemon"])
+
+        def adopted_zombie() -> bool:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                return daemon.ppid() == os.getpid() and daemon.status() == psutil.STATUS_ZOMBIE
+            return False
+
+        await wait_until(adopted_zombie, "the daemon to die as our adopted child")
+        assert containment.reap_orphans() == 1
+        assert not psutil.pid_exists(daemon.pid)
+        assert containment.reap_orphans() == 0
+        assert proc.returncode is None  # the agent's status is asyncio's, untouched
+        assert await proc.kill_tree() == len(ROLES) - 1
+    assert proc.returncode == -signal.SIGKILL

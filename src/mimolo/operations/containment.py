@@ -29,14 +29,19 @@ from mimolo.dataroot import DataRoot, open_private
 from mimolo.errors import MimoloError
 from mimolo.operations.containment_cgroup import CgroupTree
 from mimolo.operations.containment_record import PidEntry, PidRecord, identity
+from mimolo.operations.containment_scan import (
+    ENV_GUARDIAN,
+    ENV_INSTANCE_ID,
+    RootMatch,
+    Seen,
+    norm,
+    scan,
+)
 from mimolo.operations.launcher import PRCTL
 
 log = logging.getLogger(__name__)
 
 MODES: Final = ("cgroup_v2", "subreaper", "process_group")
-ENV_INSTANCE_ID: Final = "MIMOLO_INSTANCE_ID"  # = mimolo.sdk.env.INSTANCE_ID (not imported: heavy)
-ENV_DATA_DIR: Final = "MIMOLO_DATA_DIR"
-ENV_GUARDIAN: Final = "MIMOLO_GUARDIAN_DATA_DIR"  # marks a guardian: never an agent
 _PR_SET_CHILD_SUBREAPER: Final = 36
 _PR_GET_CHILD_SUBREAPER: Final = 37
 _KILL_DEADLINE_S: Final = 10.0  # how long a SIGKILLed tree may take to disappear
@@ -53,11 +58,7 @@ class ContainmentError(MimoloError):
 
 def root_hash(data_root: DataRoot) -> str:
     """A short stable name for the data root (names its cgroup subtree)."""
-    return hashlib.sha256(_norm(str(data_root.root)).encode()).hexdigest()[:12]
-
-
-def _norm(path: str) -> str:
-    return os.path.normpath(os.path.abspath(os.path.expanduser(path)))
+    return hashlib.sha256(norm(str(data_root.root)).encode()).hexdigest()[:12]
 
 
 def _noop() -> None:
@@ -82,7 +83,8 @@ class Containment:
         self._cgroups = cgroups
         self._record = PidRecord.load(data_root.operations_dir / "containment.json")
         self._agents: dict[str, set[int]] = {}  # asyncio reaps these, never us
-        self._roots = {_norm(str(data_root.root)), os.path.realpath(data_root.root)}
+        self._retired: set[int] = set()  # agents untracked, maybe not yet reaped by asyncio
+        self._ours = RootMatch(str(data_root.root))
         self._set_subreaper = False
         self._guardian: subprocess.Popen[bytes] | None = None
 
@@ -183,17 +185,38 @@ class Containment:
             while self._cgroups.populated(path) and time.monotonic() < deadline:
                 await asyncio.sleep(_POLL_S)
             self._cgroups.remove(path)
-        procs = self._stop_and_kill(lambda: self._instance_targets(instance_id, pid))
+        procs = await asyncio.to_thread(  # full /proc scans: keep them off the event loop
+            self._stop_and_kill, lambda: self._instance_targets(instance_id, pid)
+        )
         deadline = time.monotonic() + _KILL_DEADLINE_S
         while self._pending(procs) and time.monotonic() < deadline:
             await asyncio.sleep(_POLL_S)
         self._warn_survivors(procs)
-        self._agents.pop(instance_id, None)
+        self._retired |= self._agents.pop(instance_id, set())
         self._record.drop(instance_id)
         killed |= {p.pid for p in procs}
         if killed:
             log.info("containment: killed %d process(es) of %s", len(killed), instance_id)
         return len(killed)
+
+    def reap_orphans(self) -> int:
+        """Subreaper mode: wait for adopted orphans that died; how many (call it on a tick).
+
+        Orphans re-parent to a subreaper and nobody else waits for them. Assumes
+        Operations starts processes only through the launcher and ``start_guardian``.
+        """
+        if self._mode != "subreaper":
+            return 0
+        keep = self._not_ours_to_reap()
+        reaped = 0
+        with contextlib.suppress(*_GONE):
+            for child in psutil.Process().children():
+                if child.pid in keep:
+                    continue
+                with contextlib.suppress(*_GONE, ChildProcessError):
+                    if child.status() == psutil.STATUS_ZOMBIE:
+                        reaped += os.waitpid(child.pid, os.WNOHANG)[0] == child.pid
+        return reaped
 
     # -- start, death, shutdown ----------------------------------------------------------
 
@@ -207,7 +230,7 @@ class Containment:
             raise ContainmentError(
                 "reap_leftovers after agents were started", code="containment_misuse"
             )
-        guardians = self._stop_and_kill(lambda: [s.proc for s in self._scan() if s.guardian])
+        guardians = self._stop_and_kill(lambda: [s.proc for s in self._scan(None) if s.guardian])
         self._wait_sync(guardians)
         ended = {p.pid for p in guardians}
         if self._cgroups is not None:
@@ -293,16 +316,16 @@ class Containment:
         self._add_recorded(found, self._record.entries(instance_id))
         # The agent's session id cannot be reused while any member lives, so members of
         # session ``pid`` are the agent's unless ``pid`` now names another process.
-        session_ok = agent is not None or not psutil.pid_exists(pid)
-        for seen in self._scan():
-            if seen.instance_id == instance_id or (session_ok and seen.sid == pid):
+        session = pid if agent is not None or not psutil.pid_exists(pid) else None
+        for seen in self._scan(session):
+            if seen.instance_id == instance_id or (session is not None and seen.sid == session):
                 found.setdefault(seen.proc.pid, seen.proc)
         return self._killable(found.values())
 
     def _leftover_targets(self) -> list[psutil.Process]:
         found: dict[int, psutil.Process] = {}
         self._add_recorded(found, self._record.all_entries())
-        for seen in self._scan():
+        for seen in self._scan(None):
             if seen.instance_id is not None:
                 found.setdefault(seen.proc.pid, seen.proc)
         return self._killable(found.values())
@@ -334,34 +357,8 @@ class Containment:
                     alive.append(proc)
         return alive
 
-    def _scan(self) -> list[_Seen]:
-        """Processes of our uid, attributed by environment and session."""
-        uid = os.getuid()
-        protected = self._protected()
-        seen: list[_Seen] = []
-        for pid in psutil.pids():
-            if pid in protected:
-                continue
-            try:
-                proc = psutil.Process(pid)
-                if proc.uids().real != uid or proc.status() == psutil.STATUS_ZOMBIE:
-                    continue
-                env = proc.environ()
-                sid = os.getsid(pid)
-            except (psutil.Error, OSError):
-                continue
-            instance = env.get(ENV_INSTANCE_ID)
-            if instance is not None and not self._is_our_root(env.get(ENV_DATA_DIR)):
-                instance = None
-            guardian = self._is_our_root(env.get(ENV_GUARDIAN))
-            if instance is not None or guardian or sid is not None:
-                seen.append(_Seen(proc, instance, sid, guardian))
-        return seen
-
-    def _is_our_root(self, value: str | None) -> bool:
-        if not value:
-            return False
-        return _norm(value) in self._roots or os.path.realpath(value) in self._roots
+    def _scan(self, session: int | None) -> list[Seen]:
+        return scan(self._ours, self._protected(), session)
 
     def _stop_and_kill(self, pick: Callable[[], list[psutil.Process]]) -> list[psutil.Process]:
         """SIGSTOP until a scan finds nothing new (a stopped process cannot fork), then SIGKILL."""
@@ -383,7 +380,7 @@ class Containment:
 
     def _pending(self, procs: list[psutil.Process]) -> bool:
         """Whether any is still alive; reaps the zombies that became our children."""
-        agents = set().union(*self._agents.values())
+        agents = self._not_ours_to_reap()
         pending = False
         for proc in procs:
             try:
@@ -395,6 +392,13 @@ class Containment:
                 continue
         return pending
 
+    def _not_ours_to_reap(self) -> set[int]:
+        self._retired = {pid for pid in self._retired if psutil.pid_exists(pid)}
+        keep = set().union(self._retired, *self._agents.values())
+        if self._guardian is not None:
+            keep.add(self._guardian.pid)
+        return keep
+
     def _wait_sync(self, procs: list[psutil.Process]) -> None:
         deadline = time.monotonic() + _KILL_DEADLINE_S
         while self._pending(procs) and time.monotonic() < deadline:
@@ -404,20 +408,6 @@ class Containment:
     def _warn_survivors(self, procs: list[psutil.Process]) -> None:
         if self._pending(procs):
             log.warning("containment: some SIGKILLed processes are still alive")
-
-
-class _Seen:
-    """One scanned process and what attributes it."""
-
-    __slots__ = ("guardian", "instance_id", "proc", "sid")
-
-    def __init__(
-        self, proc: psutil.Process, instance_id: str | None, sid: int | None, guardian: bool
-    ) -> None:
-        self.proc = proc
-        self.instance_id = instance_id
-        self.sid = sid
-        self.guardian = guardian
 
 
 def _children(proc: psutil.Process) -> list[psutil.Process]:

@@ -34,7 +34,7 @@ def _boot_id() -> str | None:
         return None
 
 
-def _start_ticks(pid: int) -> int | None:
+def start_ticks(pid: int) -> int | None:
     """Field 22 of ``/proc/<pid>/stat``: start time in clock ticks after boot."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
@@ -94,7 +94,7 @@ def _identity_of(proc: psutil.Process) -> PidEntry | None:
         created = proc.create_time()
     except psutil.Error:
         return None
-    return PidEntry(proc.pid, created, _boot_id(), _start_ticks(proc.pid))
+    return PidEntry(proc.pid, created, _boot_id(), start_ticks(proc.pid))
 
 
 def identity(pid: int) -> PidEntry | None:
@@ -165,4 +165,4 @@ class PidRecord:
         write_atomic(self.path, json.dumps(doc, sort_keys=True).encode())
 
 
-__all__ = ["PidEntry", "PidRecord", "identity"]
+__all__ = ["PidEntry", "PidRecord", "identity", "start_ticks"]

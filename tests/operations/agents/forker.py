@@ -4,7 +4,8 @@
 (through the child) that calls ``setsid()``, and a double-fork daemon; each appends
 ``<role> <pid>`` to PIDFILE (roles: agent, child, grandchild, daemon), then all sleep.
 ``--ignore-term``: everyone ignores SIGTERM. ``--scrub-daemon``: the daemon re-executes with
-an empty environment, so no MIMOLO_* variable names it.
+an empty environment, so no MIMOLO_* variable names it. ``--daemon-exits``: the daemon
+exits right after reporting (an orphan a subreaper must wait for).
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ def main() -> None:
         if os.fork() == 0:
             if "--scrub-daemon" in flags:
                 os.execve(sys.executable, [sys.executable, "-c", _SCRUBBED_DAEMON, path], {})
+            if "--daemon-exits" in flags:
+                report(path, "daemon")
+                os._exit(0)
             linger(path, "daemon")
         os._exit(0)
     os.waitpid(middle, 0)
