@@ -10,7 +10,6 @@ guardian when Operations dies, and on the next start.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ctypes
 import hashlib
@@ -37,7 +36,6 @@ from mimolo.operations.containment_scan import (
     norm,
     scan,
 )
-from mimolo.operations.launcher import PRCTL
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +63,15 @@ def _noop() -> None:
     return None
 
 
+def _prctl() -> Callable[..., int] | None:
+    # Imported late: the launcher pulls in asyncio, which would cost the guardian 8 MB.
+    from mimolo.operations.launcher import PRCTL
+
+    return PRCTL
+
+
 def _subreaper_flag() -> int | None:
+    PRCTL = _prctl()
     if PRCTL is None:
         return None
     value = ctypes.c_int(0)
@@ -106,7 +112,7 @@ class Containment:
                 raise ContainmentError(f"cgroup_v2 containment is unavailable: {problem}")
             log.info("containment: no cgroup v2 subtree (%s)", problem)
         if mode in (None, "subreaper"):
-            flag = _subreaper_flag()
+            flag, PRCTL = _subreaper_flag(), _prctl()
             if (
                 flag is not None
                 and PRCTL is not None
@@ -177,6 +183,8 @@ class Containment:
 
     async def kill_tree(self, instance_id: str, pid: int) -> int:
         """SIGKILL the agent and everything descending from it; how many. Idempotent."""
+        import asyncio  # here, not at the top: the guardian imports this module and never waits
+
         killed: set[int] = set()
         if self._mode == "cgroup_v2" and self._cgroups is not None:
             path = self._cgroups.instance(instance_id)
@@ -294,6 +302,7 @@ class Containment:
             self._cgroups.remove(self._cgroups.base)
         self._record.clear()
         self._agents.clear()
+        PRCTL = _prctl()
         if self._set_subreaper and PRCTL is not None:
             PRCTL(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
             self._set_subreaper = False
