@@ -68,13 +68,24 @@ asyncio.run(main())
 """
 
 
+def _cgroup_v2_here() -> bool:
+    """As root on Linux it must work (a failure is loud); otherwise only if delegated."""
+    if ROOT:
+        return True
+    tree = CgroupTree.for_us("mimolo-test-probe")
+    if isinstance(tree, str):
+        return False
+    problem = tree.prepare()
+    tree.remove(tree.base)
+    return problem is None
+
+
+AVAILABLE = {"process_group": True, "subreaper": LINUX, "cgroup_v2": _cgroup_v2_here()}
+
+
 def expected_available(mode: str) -> bool:
     """What this machine must offer; CI (Linux, root) offers every mode."""
-    if mode == "process_group":
-        return True
-    if mode == "subreaper":
-        return LINUX
-    return ROOT
+    return AVAILABLE[mode]
 
 
 def alive(pid: int) -> bool:

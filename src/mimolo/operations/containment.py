@@ -263,7 +263,8 @@ class Containment:
             return
         env = {k: v for k, v in os.environ.items() if k != ENV_INSTANCE_ID}
         env[ENV_GUARDIAN] = str(self._root.root)
-        argv = [sys.executable, "-m", "mimolo.operations.guardian", str(self._root.root)]
+        # -P: the working directory is not put on sys.path (nothing there shadows mimolo)
+        argv = [sys.executable, "-P", "-m", "mimolo.operations.guardian", str(self._root.root)]
         argv += [str(os.getpid()), str(self._cgroups.base) if self._cgroups else "-"]
         log_fd = open_private(self._root.logs_dir / "guardian.log")
         try:
