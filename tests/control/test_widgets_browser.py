@@ -180,6 +180,9 @@ def probe_config() -> str:
         "heartbeat_interval_s = 1.0",
         "agent_flush_interval_s = 600.0",
         "stop_grace_s = 2.0",
+        # every Refresh of the corpus writes a summary, far faster than the default
+        # evidence budget allows: this test checks that each one reaches the ledger
+        "summary_rate_limit_per_s = 0.0",
         "",
     ]
     for instance_id, behaviour in BEHAVIOURS.items():

@@ -110,8 +110,7 @@ class MessageRouter:
             self._chatter(rt, now, "status", health=rt.agent_health, message=rt.health_message)
         elif isinstance(message, ErrorMessage):
             rt.last_error = bound_message(message.message)
-            if self._resolve_request(rt, message):
-                return
+            self._resolve_request(rt, message)
             severity = message.severity if isinstance(message.severity, str) else "error"
             self._chatter(
                 rt,
@@ -128,8 +127,8 @@ class MessageRouter:
         elif isinstance(message, AckMessage):
             self._ack(rt, message, now)
         elif isinstance(message, WidgetFrameMessage):
-            if not self._resolve_request(rt, message) and rt.budget.admit("widget_frame", now):
-                self._deliver(rt, message)
+            if not self._resolve_request(rt, message):
+                rt.budget.admit("widget_frame", now)  # unsolicited: counted, then ignored
         elif isinstance(message, HandshakeMessage):
             self._chatter(rt, now, "unexpected_handshake", level="warning")
 
@@ -175,10 +174,10 @@ class MessageRouter:
         for fut in waiters:
             if not fut.done():
                 fut.set_result(message)
+        if message.ack_command.startswith("widget") and self._deliver(rt, message):
+            solicited = True
         if not solicited and not rt.budget.admit("ack", now):
             return
-        if message.ack_command.startswith("widget"):
-            self._deliver(rt, message)
         self.diagnostics.record(
             "ack", instance_id=rt.instance_id, ack_command=message.ack_command[:64]
         )
@@ -187,22 +186,22 @@ class MessageRouter:
         self, rt: InstanceRuntime, message: ErrorMessage | WidgetFrameMessage
     ) -> bool:
         """Answer a waiting request; True if the message was one Operations asked for."""
+        solicited = self._deliver(rt, message)
         if isinstance(message, WidgetFrameMessage):
             request_id: object = message.data.request_id
         else:
             request_id = message.data.get("request_id")
         if not isinstance(request_id, str):
-            return False
+            return solicited
         fut = rt.request_waiters.pop(request_id, None)
         if fut is None or fut.done():
-            return False
-        self._deliver(rt, message)
+            return solicited
         fut.set_result(message)
         return True
 
-    def _deliver(self, rt: InstanceRuntime, message: AgentMessage) -> None:
-        if self.hook is not None:
-            self.hook.deliver(rt.instance_id, message)
+    def _deliver(self, rt: InstanceRuntime, message: AgentMessage) -> bool:
+        """Offer a widget message to the bridge; True if a request of its was waiting."""
+        return self.hook is not None and self.hook.deliver(rt.instance_id, message)
 
     # ---- budget and counts ------------------------------------------------------------
 
