@@ -22,7 +22,9 @@ from mimolo import APP_VERSION
 from mimolo.dataroot import DataRoot
 from mimolo.errors import MimoloError
 from mimolo.operations.config import TemplateResolver, builtin_resolver, load_config
+from mimolo.operations.containment import Containment
 from mimolo.operations.diagnostics import Diagnostics
+from mimolo.operations.launcher import SubprocessLauncher
 from mimolo.operations.ledger import Ledger
 from mimolo.operations.lock import OpsLock
 from mimolo.operations.snapshot import OpsSnapshot, SelfMeter, SnapshotWriter, write_snapshot
@@ -45,6 +47,7 @@ class Operations:
         listener: Callable[[SupervisorEvent], None] | None = None,
         tick_s: float = 1.0,
         handle_signals: bool = True,
+        containment_mode: str | None = None,
     ) -> None:
         self.data_root = data_root
         self.resolve = resolve or builtin_resolver()
@@ -52,6 +55,8 @@ class Operations:
         self._listener = listener
         self.tick_s = tick_s
         self.handle_signals = handle_signals
+        self.containment_mode = containment_mode  # None: the best this machine offers
+        self.containment: Containment | None = None
         self.lock = OpsLock(data_root.lock_path)
         self.started_at = datetime.now(UTC)
         self.pid = os.getpid()
@@ -103,7 +108,8 @@ class Operations:
             "ledger_last_seq": self._ledger.last_seq if self._ledger else 0,
             "diagnostics_dropped": self._diagnostics.dropped_total if self._diagnostics else 0,
             "agent_drops_total": self._supervisor.drops_total() if self._supervisor else 0,
-            "containment": self._supervisor.containment_mode if self._supervisor else "unknown",
+            "containment": self.containment.mode if self.containment else "unknown",
+            "containment_detail": self.containment.detail if self.containment else "",
         }
 
     def build_snapshot(self, state: str = "running") -> OpsSnapshot:
@@ -158,6 +164,7 @@ class Operations:
         )
         diagnostics.open()
         self._ledger, self._diagnostics = ledger, diagnostics
+        containment = self._contain(diagnostics)
         for path in recovery.quarantined:
             diagnostics.record("lifecycle", level="warning", event="ledger_torn_tail", path=path)
         diagnostics.record(
@@ -176,6 +183,7 @@ class Operations:
             resolve=self.resolve,
             listener=self._on_event,
             tick_s=self.tick_s,
+            launcher=SubprocessLauncher(containment),
         )
         self._meter = SelfMeter()
         self.snapshots = SnapshotWriter(self.data_root, self.build_snapshot)
@@ -190,6 +198,7 @@ class Operations:
                     tg.create_task(diagnostics.run(), name="diagnostics"),
                 ]
                 snap_task = tg.create_task(self.snapshots.run(), name="snapshot")
+                contain_task = tg.create_task(self._tend(containment), name="containment")
                 sup_task = tg.create_task(self._supervisor.run(autostart=False), name="supervisor")
                 extras = [
                     tg.create_task(self._guard(svc), name="service") for svc in self.extra_services
@@ -204,16 +213,40 @@ class Operations:
                 log.info("Operations shutting down")
                 await _cancel(extras)
                 await self._supervisor.stop_all()
-                await _cancel([sup_task, snap_task])
+                await _cancel([sup_task, snap_task, contain_task])
                 diagnostics.record("lifecycle", event="operations_stopped", pid=self.pid)
                 await _cancel(writers)
                 with contextlib.suppress(OSError):
                     write_snapshot(self.data_root, self.build_snapshot("stopped"))
         finally:
+            containment.close()  # after every agent stopped: nothing is left to sweep
             self._ready.set()
             if self.handle_signals:
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(sig)
+
+    def _contain(self, diagnostics: Diagnostics) -> Containment:
+        """Containment for this run: end what a killed predecessor left, start the guardian."""
+        containment = Containment.create(self.data_root, mode=self.containment_mode)
+        ended = containment.reap_leftovers()
+        if ended:
+            diagnostics.record(
+                "lifecycle", level="warning", event="leftovers_ended", pids=ended[:100]
+            )
+        containment.start_guardian()
+        self.containment = containment
+        diagnostics.record(
+            "lifecycle", event="containment", mode=containment.mode, detail=containment.detail
+        )
+        log.info("containment: %s (%s)", containment.mode, containment.detail)
+        return containment
+
+    async def _tend(self, containment: Containment) -> None:
+        """Record agents' descendants and reap adopted orphans, off the event loop."""
+        while True:
+            await asyncio.sleep(max(1.0, self.tick_s * 5))
+            running = [(s.instance_id, s.pid) for s in self.supervisor.states() if s.pid]
+            await asyncio.to_thread(_tend_once, containment, running)
 
     async def _guard(self, service: ExtraService) -> None:
         """An extra service that fails takes Operations down gracefully, not abruptly."""
@@ -248,6 +281,12 @@ async def control_socket_service(ops: Operations) -> None:
     )
     async with build_control_server(ctx):
         await asyncio.Event().wait()
+
+
+def _tend_once(containment: Containment, running: list[tuple[str, int]]) -> None:
+    for instance_id, pid in running:
+        containment.refresh(instance_id, pid)
+    containment.reap_orphans()
 
 
 async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:
