@@ -91,15 +91,16 @@ def test_instances_round_trip_and_survive_a_restart(root: DataRoot, ops: OpsProc
     assert "desk" in flushed.stdout
 
     live = live_status(root.root)
-    assert live is not None
-    assert {a["instance_id"] for a in live["agents"]} == {"desk", "acme-corp"}
+    assert live.error is None and live.agents is not None
+    assert {a["instance_id"] for a in live.agents} == {"desk", "acme-corp"}
 
     stopped = run(root, "ops", "stop")
     assert stopped.exit_code == 0, stopped.output
     assert "Operations stopped" in stopped.stdout
     assert ops.proc is not None
     assert ops.proc.wait(timeout=30) == 0
-    assert live_status(root.root) is None
+    gone = live_status(root.root)
+    assert gone.status is None and gone.error and "not running" in gone.error
 
     text = root.config_path.read_text()
     assert text.startswith("# my notes about this setup")

@@ -13,6 +13,7 @@ from rich.table import Table
 from mimolo.cli.ipc_call import (
     EXIT_OPS_DOWN,
     call,
+    call_all,
     data_dir_option,
     err_console,
     json_option,
@@ -65,16 +66,19 @@ def _lifecycle(
             console.print(f"{verb} [bold]{instance_id}[/bold]: {state}")
         return
     if verb in ("start", "stop"):
-        agents = call(data_dir, f"{verb}_monitors", timeout=_SLOW_TIMEOUT_S)["agents"]
+        done = call(data_dir, f"{verb}_monitors", timeout=_SLOW_TIMEOUT_S)
+        agents = done["agents"]
+        if done.get("next_offset") is not None:  # more instances than one answer holds
+            agents = call_all(data_dir, "get_agent_states", "agents")
     else:
-        agents = call(data_dir, "get_agent_states")["agents"]
+        agents = call_all(data_dir, "get_agent_states", "agents")
         for agent in agents:
             if agent["state"] not in _ALL_ACTS_ON[verb]:
                 continue  # a stopped or disabled instance is not restarted into running
             call(
                 data_dir, f"{verb}_agent", instance_id=agent["instance_id"], timeout=_SLOW_TIMEOUT_S
             )
-        agents = call(data_dir, "get_agent_states")["agents"]
+        agents = call_all(data_dir, "get_agent_states", "agents")
     if as_json:
         print_json({"agents": agents})
     else:

@@ -6,12 +6,42 @@ from pathlib import Path
 from typing import Any
 
 import click
+import msgspec
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from mimolo.cli.ipc_call import call, data_dir_option, json_option, parse_assignments, print_json
+from mimolo.cli.ipc_call import (
+    call,
+    call_all,
+    data_dir_option,
+    err_console,
+    explain,
+    json_option,
+    parse_assignments,
+    print_json,
+    socket_path,
+)
+from mimolo.dataroot import DataRoot
+from mimolo.errors import IpcError
+from mimolo.ipc.resilient import request_pages_sync
+from mimolo.operations.snapshot import read_snapshot
 
 console = Console(highlight=False)
+
+
+def _live_states(data_dir: Path | None) -> dict[str, dict[str, Any]]:
+    """Every instance's live state; if Operations cannot give them, the snapshot's (said)."""
+    try:
+        agents = request_pages_sync(socket_path(data_dir), "get_agent_states", "agents")["agents"]
+    except IpcError as exc:
+        snap = read_snapshot(DataRoot.resolve(data_dir))
+        shown = f"the snapshot of {snap.written_at:%H:%M:%S}" if snap else "no states"
+        err_console.print(
+            f"[yellow]live states unavailable[/yellow] ({escape(explain(exc))}); showing {shown}"
+        )
+        agents = [msgspec.to_builtins(s) for s in snap.instances] if snap else []
+    return {a["instance_id"]: a for a in agents if isinstance(a, dict) and "instance_id" in a}
 
 
 def _state_cell(state: dict[str, Any] | None) -> str:
@@ -42,8 +72,8 @@ def instances() -> None:
 @data_dir_option
 def list_(as_json: bool, data_dir: Path | None) -> None:
     """Every instance with its template, label and live state."""
-    configured = call(data_dir, "get_agent_instances")["instances"]
-    states = {a["instance_id"]: a for a in call(data_dir, "get_agent_states")["agents"]}
+    configured = call_all(data_dir, "get_agent_instances", "instances")
+    states = _live_states(data_dir)
     if as_json:
         print_json(
             {"instances": [{**i, "state": states.get(i["instance_id"])} for i in configured]}

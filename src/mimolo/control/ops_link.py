@@ -4,7 +4,9 @@ Control must keep working read-only while Operations is down. A background task 
 control socket: while Operations answers, every ``poll_interval_s``; while it does not, after
 a capped exponential backoff (so the page notices within a few seconds that it is back).
 Requests made while Operations is down fail at once with ``OperationsUnavailable`` instead of
-waiting on a dead socket.
+waiting on a dead socket. A transient failure (``busy``, a connection reset or closed for
+idleness, an answer too large) is retried briefly before Operations counts as down, and the
+paged list answers (``get_agent_states``, ``get_agent_instances``) are followed to the end.
 """
 
 from __future__ import annotations
@@ -15,12 +17,18 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from mimolo.errors import IpcError, OperationsUnavailable
 from mimolo.ipc.client import OpsClient
+from mimolo.ipc.resilient import RetryPolicy, request_pages, request_retrying
 
 log = logging.getLogger(__name__)
+
+
+# List answers that come in pages, and the key holding the list.
+PAGED: Final = {"get_agent_states": "agents", "get_agent_instances": "instances"}
+LINK_POLICY: Final = RetryPolicy(attempts=3, initial_s=0.1, max_s=0.5, total_s=2.0)
 
 
 def backoff_delay(attempt: int, *, initial_s: float, maximum_s: float) -> float:
@@ -49,6 +57,7 @@ class OpsLink:
         request_timeout_s: float = 15.0,
         client_factory: Callable[[Path], _Client] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        retry: RetryPolicy = LINK_POLICY,
     ) -> None:
         self.socket_path = socket_path
         self.poll_interval_s = poll_interval_s
@@ -57,6 +66,7 @@ class OpsLink:
         self.request_timeout_s = request_timeout_s
         self._factory = client_factory or self._default_client
         self._sleep = sleep
+        self.retry = retry
         self._client: _Client | None = None
         self.available = False
         self.last_error: str | None = "not connected yet"
@@ -89,7 +99,9 @@ class OpsLink:
         try:
             if self._client is None:
                 self._client = self._factory(self.socket_path)
-            self.status = await self._client.request("get_status")
+            self.status = await request_retrying(
+                self._client.request, "get_status", policy=self.retry, sleep=self._sleep
+            )
         except OperationsUnavailable as exc:
             await self._drop_client()
             self._set_available(False, exc.message)
@@ -123,11 +135,20 @@ class OpsLink:
             await self._drop_client()
 
     async def request(self, cmd: str, **fields: Any) -> dict[str, Any]:
-        """Send ``cmd``; raise ``OperationsUnavailable`` at once when Operations is down."""
-        if not self.available or self._client is None:
+        """Send ``cmd`` (retried while transient; every page of a paged list unless an
+        ``offset`` is given); raise ``OperationsUnavailable`` at once when Operations is down."""
+        client = self._client
+        if not self.available or client is None:
             raise OperationsUnavailable(self.last_error or "Operations is not connected")
         try:
-            return await self._client.request(cmd, **fields)
+            key = PAGED.get(cmd)
+            if key is not None and "offset" not in fields:
+                return await request_pages(
+                    client.request, cmd, key, policy=self.retry, sleep=self._sleep, **fields
+                )
+            return await request_retrying(
+                client.request, cmd, policy=self.retry, sleep=self._sleep, **fields
+            )
         except OperationsUnavailable as exc:
             self._set_available(False, exc.message)
             await self._drop_client()
@@ -135,4 +156,4 @@ class OpsLink:
             raise
 
 
-__all__ = ["OpsLink", "backoff_delay"]
+__all__ = ["LINK_POLICY", "PAGED", "OpsLink", "backoff_delay"]

@@ -1,14 +1,35 @@
 """The Operations control API, client side: envelopes, error codes and the client."""
 
-from mimolo.ipc.client import OpsClient, RemoteError, request_response_sync, request_sync
+from mimolo.ipc.client import (
+    ConnectionLost,
+    NotConnected,
+    OpsClient,
+    RemoteError,
+    request_response_sync,
+    request_sync,
+)
+from mimolo.ipc.resilient import (
+    RetryPolicy,
+    request_pages,
+    request_pages_sync,
+    request_retrying,
+    request_retrying_sync,
+)
 from mimolo.ipc.types import API_VERSION, ERROR_CODES, Response
 
 __all__ = [
     "API_VERSION",
     "ERROR_CODES",
+    "ConnectionLost",
+    "NotConnected",
     "OpsClient",
     "RemoteError",
     "Response",
+    "RetryPolicy",
+    "request_pages",
+    "request_pages_sync",
     "request_response_sync",
+    "request_retrying",
+    "request_retrying_sync",
     "request_sync",
 ]

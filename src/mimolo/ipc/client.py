@@ -3,13 +3,16 @@
 ``OpsClient`` keeps one connection open, pipelines requests (answers are matched by
 ``request_id``), reconnects with capped backoff when Operations comes back, and turns
 ``ok: false`` answers into ``IpcError`` carrying the server's code. When nothing answers on
-the socket it raises ``OperationsUnavailable``.
+the socket it raises ``OperationsUnavailable``: ``NotConnected`` when the request was never
+sent (safe to send again), ``ConnectionLost`` when the connection ended after it was sent.
+No ``OSError`` escapes a request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import itertools
 import logging
 import socket
@@ -34,6 +37,26 @@ def _check_fields(fields: dict[str, Any]) -> None:
     clash = _RESERVED & fields.keys()
     if clash:
         raise ValueError(f"reserved request field(s): {', '.join(sorted(clash))}")
+
+
+class NotConnected(OperationsUnavailable):
+    """The request was never sent: nothing accepted the connection.
+
+    ``absent`` says there is no socket at all (Operations is not running), as opposed to a
+    socket nobody accepts on right now (restarting, or its backlog full).
+    Local subclass of ``MimoloError`` (code ``ops_unavailable``).
+    """
+
+    def __init__(self, message: str, *, absent: bool = False) -> None:
+        super().__init__(message)
+        self.absent = absent
+
+
+class ConnectionLost(OperationsUnavailable):
+    """The connection ended after the request was sent (it may or may not have run).
+
+    Local subclass of ``MimoloError`` (code ``ops_unavailable``).
+    """
 
 
 class RemoteError(IpcError):
@@ -107,6 +130,7 @@ class OpsClient:
                 return
             delay = self.backoff_initial_s
             last: OSError | None = None
+            absent = False
             for attempt in range(self.connect_attempts):
                 try:
                     reader, writer = await asyncio.wait_for(
@@ -117,6 +141,7 @@ class OpsClient:
                     )
                 except (OSError, TimeoutError) as exc:
                     last = exc if isinstance(exc, OSError) else OSError(str(exc))
+                    absent = isinstance(exc, FileNotFoundError)
                     if attempt + 1 < self.connect_attempts:
                         await asyncio.sleep(delay)
                         delay = min(delay * 2, self.backoff_max_s)
@@ -124,8 +149,9 @@ class OpsClient:
                 self._reader, self._writer = reader, writer
                 self._read_task = asyncio.create_task(self._read_loop(reader))
                 return
-            raise OperationsUnavailable(
-                f"Operations is not running (no answer on {self.socket_path}: {last})"
+            raise NotConnected(
+                f"Operations is not running (no answer on {self.socket_path}: {last})",
+                absent=absent,
             )
 
     async def _read_loop(self, reader: asyncio.StreamReader) -> None:
@@ -156,7 +182,7 @@ class OpsClient:
         pending, self._pending = self._pending, {}
         for future in pending.values():
             if not future.done():
-                future.set_exception(OperationsUnavailable(reason))
+                future.set_exception(ConnectionLost(reason))
 
     async def _close_writer(self) -> None:
         writer, self._writer = self._writer, None
@@ -177,7 +203,7 @@ class OpsClient:
             async with self._write_lock:
                 writer = self._writer
                 if writer is None:
-                    raise OperationsUnavailable("connection closed by Operations")
+                    raise ConnectionLost("connection closed by Operations")
                 writer.write(line)
                 await asyncio.wait_for(writer.drain(), timeout=self.timeout)
             return await asyncio.wait_for(asyncio.shield(future), timeout=self.timeout)
@@ -186,7 +212,7 @@ class OpsClient:
                 f"no answer to {cmd!r} within {self.timeout:g} s", code="timeout"
             ) from None
         except (ConnectionError, OSError) as exc:
-            raise OperationsUnavailable(f"connection lost: {exc}") from exc
+            raise ConnectionLost(f"connection lost: {exc}") from exc
         finally:
             self._pending.pop(request_id, None)
 
@@ -209,46 +235,77 @@ class OpsClient:
         self._fail_pending("client closed")
 
 
+def _connect_sync(socket_path: Path | str, timeout: float) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(str(socket_path))
+    except OSError as exc:
+        sock.close()
+        absent = isinstance(exc, FileNotFoundError) or exc.errno == errno.ENOENT
+        raise NotConnected(
+            f"Operations is not running (no answer on {socket_path}: {exc})", absent=absent
+        ) from exc
+    return sock
+
+
 def request_response_sync(
     socket_path: Path | str, cmd: str, *, timeout: float = DEFAULT_TIMEOUT_S, **fields: Any
 ) -> Response:
-    """Blocking one-shot request (for the CLI): the whole answer envelope."""
+    """Blocking one-shot request (for the CLI): the whole answer envelope.
+
+    Raises ``NotConnected``, ``ConnectionLost``, or ``IpcError`` (``timeout``,
+    ``response_too_large``, an undecodable answer); never a bare ``OSError``.
+    """
     _check_fields(fields)
     deadline = time.monotonic() + timeout
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = _connect_sync(socket_path, timeout)
     try:
-        sock.settimeout(timeout)
         try:
-            sock.connect(str(socket_path))
+            sock.sendall(encode_line({"cmd": cmd, "request_id": "sync-1", **fields}))
+        except TimeoutError:
+            raise IpcError(f"could not send {cmd!r} within {timeout:g} s", code="timeout") from None
         except OSError as exc:
-            raise OperationsUnavailable(
-                f"Operations is not running (no answer on {socket_path}: {exc})"
-            ) from exc
-        sock.sendall(encode_line({"cmd": cmd, "request_id": "sync-1", **fields}))
-        buf = bytearray()
-        while b"\n" not in buf:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise IpcError(f"no answer to {cmd!r} within {timeout:g} s", code="timeout")
-            sock.settimeout(remaining)
-            try:
-                chunk = sock.recv(65536)
-            except TimeoutError:
-                continue
-            except OSError as exc:
-                raise OperationsUnavailable(f"connection lost: {exc}") from exc
-            if not chunk:
-                raise OperationsUnavailable("connection closed by Operations before answering")
-            buf += chunk
-            if len(buf) > MAX_RESPONSE_BYTES + 1024:
-                raise IpcError("answer exceeds the response bound", code="response_too_large")
-        line = bytes(buf[: buf.index(b"\n") + 1])
+            # A server that refused us (busy) may already have answered and closed.
+            return _early_answer(sock, exc)
+        line = _read_line(sock, cmd, deadline, timeout)
     finally:
         sock.close()
     try:
         return decode_response(line)
     except msgspec.DecodeError as exc:
         raise IpcError(f"undecodable answer from Operations: {exc}") from exc
+
+
+def _early_answer(sock: socket.socket, cause: OSError) -> Response:
+    """The line a server sent before closing on us, if it did; else ``ConnectionLost``."""
+    try:
+        sock.settimeout(1.0)
+        data = sock.recv(65536)
+        return decode_response(data[: data.index(b"\n") + 1])
+    except (OSError, ValueError, msgspec.DecodeError):
+        raise ConnectionLost(f"connection lost: {cause}") from cause
+
+
+def _read_line(sock: socket.socket, cmd: str, deadline: float, timeout: float) -> bytes:
+    buf = bytearray()
+    while b"\n" not in buf:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise IpcError(f"no answer to {cmd!r} within {timeout:g} s", code="timeout")
+        sock.settimeout(remaining)
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            continue
+        except OSError as exc:
+            raise ConnectionLost(f"connection lost: {exc}") from exc
+        if not chunk:
+            raise ConnectionLost("connection closed by Operations before answering")
+        buf += chunk
+        if len(buf) > MAX_RESPONSE_BYTES + 1024:
+            raise IpcError("answer exceeds the response bound", code="response_too_large")
+    return bytes(buf[: buf.index(b"\n") + 1])
 
 
 def request_sync(
@@ -260,6 +317,8 @@ def request_sync(
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
+    "ConnectionLost",
+    "NotConnected",
     "OpsClient",
     "RemoteError",
     "request_response_sync",

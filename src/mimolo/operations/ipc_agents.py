@@ -17,6 +17,7 @@ from msgspec import UNSET, UnsetType
 from mimolo.errors import ConfigError, MimoloError
 from mimolo.operations.config_schema import AgentConfig, InstanceConfig
 from mimolo.operations.control_server import CommandRegistry
+from mimolo.operations.ipc_bounds import PageParams, bound_item, paged, to_record
 from mimolo.operations.ipc_context import IpcContext, resolve
 from mimolo.operations.ipc_provision import (
     check_instance,
@@ -93,9 +94,10 @@ def register(registry: CommandRegistry, ctx: IpcContext) -> None:
 
     async def state_of(instance_id: str) -> Any:
         try:
-            return await resolve(ctx.supervisor.state(instance_id))
+            state = await resolve(ctx.supervisor.state(instance_id))
         except MimoloError:
             return None
+        return None if state is None else bound_item(to_record(state))
 
     async def apply(config: AgentConfig, *, restart: bool = True) -> dict[str, str]:
         result = await resolve(ctx.supervisor.apply_config(config, restart=restart))
@@ -106,14 +108,15 @@ def register(registry: CommandRegistry, ctx: IpcContext) -> None:
         templates = ctx.templates()
         return {"templates": [_template_view(templates[k]) for k in sorted(templates)]}
 
-    async def get_agent_instances(_: object) -> dict[str, Any]:
-        """The configured instances (the config view, not the runtime state)."""
+    async def get_agent_instances(params: PageParams) -> dict[str, Any]:
+        """The configured instances (the config view, not the runtime state), paged."""
         config = ctx.store.load()
-        return {"instances": [instance_view(k, v) for k, v in config.instances.items()]}
+        views = [instance_view(k, v) for k, v in config.instances.items()]
+        return paged("instances", views, params)
 
-    async def get_agent_states(_: object) -> dict[str, Any]:
-        """Runtime state of every instance: health, pid, metrics, restarts, drops."""
-        return {"agents": await resolve(ctx.supervisor.states())}
+    async def get_agent_states(params: PageParams) -> dict[str, Any]:
+        """Runtime state of every instance (health, pid, metrics, restarts, drops), paged."""
+        return paged("agents", await resolve(ctx.supervisor.states()), params)
 
     def lifecycle(method: str) -> Any:
         async def handler(params: InstanceParams) -> dict[str, Any]:
@@ -131,12 +134,12 @@ def register(registry: CommandRegistry, ctx: IpcContext) -> None:
     async def start_monitors(_: object) -> dict[str, Any]:
         """Start every enabled instance."""
         await resolve(ctx.supervisor.start_all())
-        return {"agents": await resolve(ctx.supervisor.states())}
+        return paged("agents", await resolve(ctx.supervisor.states()), PageParams())
 
     async def stop_monitors(_: object) -> dict[str, Any]:
         """Stop every instance gracefully (final summaries are kept as evidence)."""
         await resolve(ctx.supervisor.stop_all())
-        return {"agents": await resolve(ctx.supervisor.states())}
+        return paged("agents", await resolve(ctx.supervisor.states()), PageParams())
 
     async def add_agent_instance(params: AddInstanceParams) -> dict[str, Any]:
         """Provision a new instance from a template; answers its real id and config."""
@@ -276,8 +279,8 @@ def register(registry: CommandRegistry, ctx: IpcContext) -> None:
             }
 
     registry.add("list_agent_templates", list_agent_templates)
-    registry.add("get_agent_instances", get_agent_instances)
-    registry.add("get_agent_states", get_agent_states)
+    registry.add("get_agent_instances", get_agent_instances, PageParams)
+    registry.add("get_agent_states", get_agent_states, PageParams)
     for name, method in (
         ("start_agent", "start_agent"),
         ("stop_agent", "stop_agent"),

@@ -76,6 +76,28 @@ def agent_counts(states: list[Any]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+def diagnostics_dropped(diagnostics: object, extra: dict[str, Any]) -> int:
+    """Diagnostics records dropped since Operations started (a running total).
+
+    ``Diagnostics.dropped_total`` is that total; older builds only had ``dropped`` (which
+    reset at every drops record), and ``status_extra`` may carry a figure of its own.
+    """
+    for value in (
+        getattr(diagnostics, "dropped_total", None),
+        getattr(diagnostics, "dropped", None),
+        extra.get("diagnostics_dropped"),
+    ):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return 0
+
+
+def containment_mode(extra: dict[str, Any]) -> str:
+    """How agents' descendants are contained (``cgroup_v2``, ``subreaper`` …) or ``unknown``."""
+    mode = extra.get("containment")
+    return mode if isinstance(mode, str) and mode else "unknown"
+
+
 def register(registry: CommandRegistry, ctx: IpcContext) -> None:
     """Add the runtime commands to ``registry``."""
 
@@ -84,8 +106,9 @@ def register(registry: CommandRegistry, ctx: IpcContext) -> None:
         return {"pong": True, "pid": ctx.pid, "uptime_s": ctx.uptime_s()}
 
     async def get_status(_: object) -> dict[str, Any]:
-        """Operations at a glance: versions, paths, uptime and agent counts."""
+        """Operations at a glance: versions, paths, uptime, agent counts, containment."""
         states = list(await resolve(ctx.supervisor.states()))
+        extra = dict(ctx.status_extra())
         return {
             "app_version": APP_VERSION,
             "api_version": API_VERSION,
@@ -96,7 +119,9 @@ def register(registry: CommandRegistry, ctx: IpcContext) -> None:
             "now": utc_now_iso(),
             "data_dir": str(ctx.data_root.root),
             "agents": {"total": len(states), "by_state": agent_counts(states)},
-            **ctx.status_extra(),
+            **extra,
+            "diagnostics_dropped": diagnostics_dropped(ctx.diagnostics, extra),
+            "containment": containment_mode(extra),
         }
 
     async def shutdown_operations(_: object) -> dict[str, Any]:
@@ -122,4 +147,12 @@ def register(registry: CommandRegistry, ctx: IpcContext) -> None:
     registry.add("get_diagnostics_tail", get_diagnostics_tail, DiagnosticsTailParams)
 
 
-__all__ = ["MAX_TAIL", "DiagnosticsTailParams", "agent_counts", "register", "select_tail"]
+__all__ = [
+    "MAX_TAIL",
+    "DiagnosticsTailParams",
+    "agent_counts",
+    "containment_mode",
+    "diagnostics_dropped",
+    "register",
+    "select_tail",
+]
