@@ -36,7 +36,14 @@ REPO_ROOT = BENCH_DIR.parent
 DEFAULT_JSON = BENCH_DIR / "results" / "latest.json"
 # Known modules run in this order (cheap and foundational first, the peer comparison last);
 # any other bench_*.py follows alphabetically.
-PREFERRED_ORDER = ("bench_sdk", "bench_ops", "bench_ipc", "bench_timeline", "bench_agents")
+PREFERRED_ORDER = (
+    "bench_sdk",
+    "bench_ops",
+    "bench_ipc",
+    "bench_timeline",
+    "bench_agents",
+    "bench_faults",
+)
 LAST = ("bench_peer",)
 FULL_TIMEOUT_S = 1200.0
 QUICK_TIMEOUT_S = 300.0
