@@ -20,6 +20,7 @@ from rich.table import Table
 from mimolo import APP_VERSION
 from mimolo.cli.agents_cmd import ops_stop
 from mimolo.cli.ipc_call import live_status
+from mimolo.cli.status_header import StatusHeader
 from mimolo.dataroot import DataRoot, open_private
 from mimolo.errors import AlreadyRunning, ConfigError, MimoloError
 from mimolo.operations.agent_state import AgentState
@@ -161,9 +162,20 @@ def _uptime(state: AgentState, now: datetime) -> str:
     )
 
 
-def print_status(view: StatusView, console: Console, *, now: datetime | None = None) -> None:
-    """Render a status view (live from Operations, or its last snapshot) as a rich table."""
+def print_status(
+    view: StatusView,
+    console: Console,
+    *,
+    now: datetime | None = None,
+    header: StatusHeader | None = None,
+) -> None:
+    """Render a status view (live from Operations, or its last snapshot) as a rich table.
+
+    ``header`` adds what only a live answer knows (diagnostics drops, containment) and,
+    when the live answer failed, why the snapshot is shown instead.
+    """
     now = now or datetime.now(UTC)
+    header = header or StatusHeader()
     snap = view.snapshot
     if not view.running:
         when = f" (last snapshot from {snap.written_at:%Y-%m-%d %H:%M:%S} UTC)" if snap else ""
@@ -174,7 +186,7 @@ def print_status(view: StatusView, console: Console, *, now: datetime | None = N
         console.print(
             f"[green]Operations is running[/green] (pid {view.pid}, {snap.version}, "
             f"since {snap.started_at:%Y-%m-%d %H:%M:%S} UTC, cpu {cpu}, rss {rss}, "
-            f"ledger seq {snap.ledger_last_seq})"
+            f"ledger seq {snap.ledger_last_seq}, {header.figures()})"
             + (
                 ""
                 if view.source == "live"
@@ -183,6 +195,8 @@ def print_status(view: StatusView, console: Console, *, now: datetime | None = N
         )
     else:
         console.print(f"[green]Operations is running[/green] (pid {view.pid}; no snapshot yet)")
+    if view.running and header.live_error:
+        console.print(header.unavailable_line(snap.written_at if snap else None))
     if snap is None or not snap.instances:
         if snap is not None:
             console.print("No agent instances configured.")
@@ -233,14 +247,14 @@ def status(data_dir: Path | None, as_json: bool) -> None:
     """Show whether Operations runs and the state of every agent instance."""
     data_root = DataRoot.resolve(data_dir)
     view = read_status(data_root)
+    header = StatusHeader()
     if view.running:
         live = live_status(data_root.root)
-        if live is not None:
-            view = live_view(live["status"], live["agents"])
+        view, header = StatusHeader.resolve(view, live, live_view)
     if as_json:
-        click.echo(msgspec.json.encode(view).decode())
+        click.echo(msgspec.json.encode({**msgspec.to_builtins(view), **header.as_json()}).decode())
         return
-    print_status(view, Console(highlight=False))
+    print_status(view, Console(highlight=False), header=header)
 
 
 ops.add_command(ops_stop)
