@@ -64,7 +64,9 @@ class BehaviourInvalid(SimulationFailure):
     code = "simulation_behaviour_invalid"
 
 
-class Behaviour(msgspec.Struct, frozen=True, kw_only=True):
+class Behaviour(
+    msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, repr_omit_defaults=True
+):
     """What one fake agent process does; the default is a well-behaved agent."""
 
     handshake: Handshake = "first"
