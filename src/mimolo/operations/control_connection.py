@@ -63,9 +63,14 @@ class Connection:
         return 0.0 if self.busy else max(0.0, self.clock() - self.last_active)
 
     def evict(self) -> None:
-        """Close at once (it is idle: nothing it waits for is lost)."""
+        """Close now (it is idle: nothing it waits for is lost). Answers already written
+        reach it first; one still queued for a peer that does not read is discarded."""
         self.evicted = True
-        self.writer.transport.abort()
+        transport = self.writer.transport
+        if transport.get_write_buffer_size():
+            transport.abort()
+        else:
+            transport.close()
 
     async def send(self, response: Response) -> None:
         line = encode_line(response)
