@@ -3,6 +3,7 @@ whatever states a test gives it (huge metrics, hundreds of instances)."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -84,6 +85,25 @@ class FakeSupervisor:
         return {}
 
 
+class GatedSupervisor(FakeSupervisor):
+    """``states()`` waits for ``gate``: a request that needs them stays in flight."""
+
+    def __init__(self, states: list[AgentState], gate: asyncio.Event) -> None:
+        super().__init__(states)
+        self.gate = gate
+
+    async def states(self) -> list[AgentState]:  # type: ignore[override]
+        await self.gate.wait()
+        return list(self._states)
+
+
+class BrokenSupervisor(FakeSupervisor):
+    """``states()`` fails (the handler answers ``internal_error``)."""
+
+    def states(self) -> list[AgentState]:
+        raise RuntimeError("supervisor bug")
+
+
 class FakeDiagnostics:
     """Records nothing; exposes the drop counters ``get_status`` reads."""
 
@@ -129,17 +149,19 @@ async def serving(
     *,
     diagnostics: FakeDiagnostics | None = None,
     extra: dict[str, Any] | None = None,
+    supervisor: FakeSupervisor | None = None,
     **options: Any,
 ) -> AsyncIterator[ControlServer]:
     """The real registry and control server at ``root``'s socket over ``states``."""
     ctx = IpcContext(
         data_root=root,
-        supervisor=FakeSupervisor(states),
+        supervisor=supervisor or FakeSupervisor(states),
         store=ConfigStore(root.config_path),
         diagnostics=diagnostics or FakeDiagnostics(),
         templates=builtin_templates,
         request_shutdown=lambda: None,
         status_extra=lambda: dict(extra or {}),
+        started_at="2026-03-04T09:00:00.000Z",
     )
     async with build_control_server(ctx, **options) as server:
         yield server
