@@ -58,7 +58,11 @@ def answer(sock: socket.socket) -> dict[str, object]:
 def never_reading_client(root: DataRoot) -> socket.socket:
     """Pipelines requests until its own send buffer is full; never reads an answer."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(str(root.socket_path))
+    try:
+        sock.connect(str(root.socket_path))
+    except OSError:
+        sock.close()
+        raise
     sock.setblocking(False)
     request = json.dumps({"cmd": "get_agent_states", "request_id": "hog"}).encode() + b"\n"
     deadline = time.monotonic() + 10.0
@@ -88,19 +92,21 @@ def test_many_clients_and_a_client_that_never_reads(root: DataRoot, start_ops: S
     try:
         wait_states(root, dict.fromkeys(INSTANCES, ("running",)))
         hog = never_reading_client(root)
-        with pinging_connections(root, CONNECTIONS) as socks:
-            answers = [answer(sock) for sock in socks]
-            unanswered = [(i, a["none"]) for i, a in enumerate(answers) if "ok" not in a]
-            assert not unanswered, (
-                f"{len(unanswered)} of {CONNECTIONS} connections got no answer line "
-                f"(neither a result nor busy), e.g. {unanswered[:3]}"
-            )
-            refused = {a.get("error") for a in answers if a.get("ok") is False}
-            assert refused <= {"busy"}, refused
-            assert any(a.get("ok") is True for a in answers)
-            # with every slot taken, `mimolo status` still answers (from the snapshot)
-            assert status_exit_code(root) == 0
-        hog.close()
+        try:
+            with pinging_connections(root, CONNECTIONS) as socks:
+                answers = [answer(sock) for sock in socks]
+                unanswered = [(i, a["none"]) for i, a in enumerate(answers) if "ok" not in a]
+                assert not unanswered, (
+                    f"{len(unanswered)} of {CONNECTIONS} connections got no answer line "
+                    f"(neither a result nor busy), e.g. {unanswered[:3]}"
+                )
+                refused = {a.get("error") for a in answers if a.get("ok") is False}
+                assert refused <= {"busy"}, refused
+                assert any(a.get("ok") is True for a in answers)
+                # with every slot taken, `mimolo status` still answers (from the snapshot)
+                assert status_exit_code(root) == 0
+        finally:
+            hog.close()
         time.sleep(1.0)
         assert ipc(root, "ping")["pong"] is True  # a fresh client is served again
         assert status_exit_code(root) == 0
