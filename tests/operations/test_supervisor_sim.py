@@ -12,6 +12,7 @@ in a drop counter, exactly once. A failing case prints its schedule as JSON: pas
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import tempfile
 from collections import Counter
@@ -83,6 +84,8 @@ class Observed:
         self.final: list[AgentState] = []
         self.orphans: list[str] = []
         self.written: dict[str, list[tuple[int, int]]] = {}  # iid -> (pid, n) per summary
+        self.lifetimes: dict[str, list[tuple[float, float | None]]] = {}  # iid -> per spawn
+        self.before: list[tuple[Op, str]] = []  # the instance's state when the op was issued
 
     def event(self, event: SupervisorEvent) -> None:
         self.last_change[event.instance_id] = asyncio.get_running_loop().time()
@@ -115,6 +118,8 @@ async def perform(sup: Supervisor, op: Op, pending: Counter[str], obs: Observed)
     budget = OP_UNIT_S * (2 + ahead)
     pending[key] += 1
     started = loop.time()
+    if op.instance_id is not None:
+        obs.before.append((op, sup.state(op.instance_id).state))
     try:
         async with asyncio.timeout(budget):
             answer = await _call(sup, op)
@@ -225,10 +230,11 @@ async def simulate(schedule: Schedule, root: DataRoot, rng: random.Random) -> Ob
             for task in (watch, sup_task, *io):
                 task.cancel()
         for spec in schedule.instances:
-            obs.written[spec.instance_id] = [
-                (p.pid, n) for p in launcher.spawned(spec.instance_id) for n in p.summaries
-            ]
+            procs = launcher.spawned(spec.instance_id)
+            obs.written[spec.instance_id] = [(p.pid, n) for p in procs for n in p.summaries]
+            obs.lifetimes[spec.instance_id] = [(p.spawned_at, p.exited_at) for p in procs]
     check_counts(obs, ledger, root)
+    check_one_process_at_a_time(obs)
     return obs
 
 
@@ -253,6 +259,14 @@ def check_counts(obs: Observed, ledger: RecordingLedger, root: DataRoot) -> None
                 f"{iid}: {len(written)} summaries written, {len(kept)} in the ledger, "
                 f"{dropped} counted as dropped"
             )
+
+
+def check_one_process_at_a_time(obs: Observed) -> None:
+    """An instance's next process starts only after the previous one exited."""
+    for iid, lives in obs.lifetimes.items():
+        for (_, ended), (born, _) in itertools.pairwise(lives):
+            if ended is None or born < ended:
+                obs.failures.append(f"{iid}: a process spawned at {born:g}s, before {ended}")
 
 
 def run_schedule(schedule: Schedule) -> Observed:
@@ -313,42 +327,44 @@ def one(behaviour: Behaviour, *ops: Op, behaviours: tuple[Behaviour, ...] = ()) 
 def test_a_valid_line_in_the_same_read_as_the_handshake_while_start_agent_waits() -> None:
     glued = Behaviour(glued=("log", "summary"), coalesce_reads=False)
     obs = run_schedule(one(glued, Op(at_s=0.0, kind="start_agent", instance_id="a")))
-    (answer,) = obs.answers[:1]
-    assert answer[1] == "running"
-    assert len(obs.written["a"]) >= 2  # the glued summary and the final one
+    assert [a for _, a in obs.answers] == ["running", "stopped"]
+    assert obs.written["a"] == [(40_000, 1), (40_000, 2)]  # the glued one, the final one
 
 
 def test_start_agent_while_a_chatty_agent_is_stopping() -> None:
-    chatty = Behaviour(flood="log", flood_hz=100.0, sigterm_delay_s=1.0)
+    # floods logs, and takes ~3 s to read the stop sequence: the stop is still going at 5.1
+    chatty = Behaviour(flood="log", flood_hz=100.0, stdin_bytes_per_s=20.0)
     obs = run_schedule(
         one(
             chatty,
             Op(at_s=5.0, kind="stop_agent", instance_id="a"),
-            Op(at_s=5.0, kind="start_agent", instance_id="a"),
             Op(at_s=5.1, kind="start_agent", instance_id="a"),
         )
     )
-    answers = [a for _, a in obs.answers]
-    assert answers[:3] == ["stopped", "running", "running"] or "running" in answers
+    assert obs.before == [(obs.timed[0].op, "running"), (obs.timed[1].op, "stopping")]
+    assert [a for _, a in obs.answers] == ["stopped", "running", "stopped"]
+    assert len(obs.lifetimes["a"]) == 2
 
 
 def test_a_crash_in_the_middle_of_the_stop_sequence() -> None:
     obs = run_schedule(
         one(Behaviour(crash_mid_stop=True), Op(at_s=2.0, kind="stop_agent", instance_id="a"))
     )
-    assert obs.answers[0][1] == "stopped"
-    assert [s.state for s in obs.final] == ["stopped"]
-    assert len(obs.written["a"]) == 0  # it died before its flush: nothing to count
+    assert [a for _, a in obs.answers] == ["stopped", "stopped"]
+    assert obs.written["a"] == []  # it died before its flush: nothing to count
+    assert len(obs.lifetimes["a"]) == 1  # a crash during a requested stop is not restarted
 
 
 def test_stop_during_backoff() -> None:
     crashing = Behaviour(crash_after_s=1.0)
     obs = run_schedule(one(crashing, Op(at_s=1.2, kind="stop_agent", instance_id="a")))
-    assert obs.answers[0][1] == "stopped"
-    assert [s.state for s in obs.final] == ["stopped"]
+    assert obs.before == [(obs.timed[0].op, "backoff")]
+    assert [a for _, a in obs.answers] == ["stopped", "stopped"]
+    assert len(obs.lifetimes["a"]) == 1  # the scheduled restart never happened
 
 
 def test_an_agent_that_ignores_sigterm_and_eof_with_an_escaped_child_leaves_nothing() -> None:
     stubborn = Behaviour(on_sigterm="ignore", exit_on_eof=False, escaped_children=1)
     obs = run_schedule(one(stubborn, Op(at_s=3.0, kind="restart_agent", instance_id="a")))
-    assert obs.answers[0][1] == "running"
+    assert [a for _, a in obs.answers] == ["running", "stopped"]
+    assert len(obs.lifetimes["a"]) == 2
