@@ -16,6 +16,7 @@ import _thread
 import asyncio
 import concurrent.futures
 import contextlib
+import os
 import random
 import selectors
 import signal
@@ -67,6 +68,7 @@ class LoopStalled(SimulationFailure):
             f"the event loop made no progress for {stalled_s:.1f}s (wall): task {task} never "
             f"yields (a wait that spins?). Its stack when the watchdog fired:\n{stack}"
         )
+        self.stalled_s = stalled_s
         self.task = task
         self.stack = stack
 
@@ -268,6 +270,28 @@ class _Watchdog:
                 _thread.interrupt_main()
 
 
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
+
+
+def _from_interrupt(sample: LoopStalled, exc: BaseException) -> LoopStalled:
+    """The stall with the stack the interrupt unwound (read on the main thread: exact).
+
+    A frame sampled from the watchdog thread can come without its callers; the traceback
+    of the interrupt always reaches from the loop down to the spinning line.
+    """
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if f.filename != __file__  # our own handler and runner
+    ]
+    spots = [f for f in frames if not f.filename.startswith(_ASYNCIO_DIR)]
+    task = sample.task
+    if spots:
+        spot = spots[-1]
+        task += f", spinning at {spot.filename}:{spot.lineno} in {spot.name}"
+    return LoopStalled(sample.stalled_s, task, "".join(traceback.format_list(frames)))
+
+
 def _drain(loop: VirtualLoop) -> None:
     """Cancel what is left and let it unwind (bounded: a task may refuse to die)."""
     for _ in range(5):
@@ -313,7 +337,9 @@ def run_simulation(
         main = loop.create_task(coro_factory(loop.rng), name="simulation")
         try:
             result = loop.run_until_complete(main)
-        except _StallInterrupt:
+        except _StallInterrupt as exc:
+            assert dog.fired is not None
+            dog.fired = _from_interrupt(dog.fired, exc)
             stalled = True
         finally:
             _drain(loop)
