@@ -84,7 +84,9 @@ class Behaviour(
     silent_after_handshake: bool = False  # reads commands, answers nothing, no heartbeats
     stdin_bytes_per_s: float | None = None  # None: reads stdin as fast as it arrives
     split_lines: bool = False  # every write goes out in 2-4 pieces, a tick apart
-    coalesce_reads: bool = True  # reads join buffered writes, as a real pipe does
+    # reads join buffered writes, as a Linux pipe does; False pins every read to one write
+    # (even with a backlog, which a real pipe would hand over in one read)
+    coalesce_reads: bool = True
     flush_ack_first: bool = False  # standalone flush: ACK before the summary (upstream v0.3)
     escaped_children: int = 0  # setsid descendants only ``kill_tree`` ends
     spawn_error: bool = False  # the launcher fails to start it (ENOENT)
