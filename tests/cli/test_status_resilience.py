@@ -92,6 +92,7 @@ async def test_status_and_instances_print_normally_with_huge_metrics_and_idle_cr
     extra = {"containment": "subreaper"}
     async with serving(running.root, states, extra=extra) as server:
         crowd = [await RawClient.open(server.socket_path) for _ in range(300)]
+        await asyncio.sleep(1.5)  # held idle, past the eviction grace
         try:
             status = await running.cli("status")
             listed = await running.cli("instances", "list")

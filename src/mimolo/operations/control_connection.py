@@ -4,13 +4,17 @@ A connection is *busy* while a request it sent is being answered, otherwise *idl
 its last complete request or answer. The table lets a full server make room for a newcomer
 by closing the longest-idle connection instead of refusing everyone new (held idle
 connections must not lock users out), and the read loop closes a connection idle past
-``idle_timeout_s``.
+``idle_timeout_s``. A connection is only evicted when nothing it sent is waiting to be
+read and it has been quiet for ``evict_grace_s`` (a request in transit is never lost).
 """
 
 from __future__ import annotations
 
+import array
 import asyncio
+import fcntl
 import logging
+import termios
 import time
 from collections.abc import Callable
 
@@ -40,6 +44,8 @@ class Connection:
         self.lock = asyncio.Lock()
         self.clock = clock
         self.last_active = clock()
+        self.last_input = self.last_active
+        self.partial = False
         self.inflight = 0
         self.evicted = False
         writer.transport.set_write_buffer_limits(high=high_water)
@@ -54,9 +60,22 @@ class Connection:
         self.inflight = max(0, self.inflight - 1)
         self.last_active = self.clock()
 
+    def received(self, partial: bool) -> None:
+        """Bytes arrived; ``partial`` says an incomplete line is left buffered."""
+        self.last_input = self.clock()
+        self.partial = partial
+
     @property
     def busy(self) -> bool:
         return self.inflight > 0
+
+    def evictable(self, grace_s: float) -> bool:
+        """Idle, quiet for ``grace_s``, and nothing it sent is left unread."""
+        if self.busy or self.partial or self.evicted:
+            return False
+        if self.clock() - max(self.last_active, self.last_input) < grace_s:
+            return False
+        return _unread_bytes(self.writer) == 0
 
     def idle_for(self) -> float:
         """Seconds since the last request or answer (0 while a request is answered)."""
@@ -95,11 +114,25 @@ class Connection:
                     raise Dropped from None
 
 
+def _unread_bytes(writer: asyncio.StreamWriter) -> int:
+    """Bytes the peer sent that the kernel still holds for us (0 if it cannot be told)."""
+    sock = writer.get_extra_info("socket")
+    if sock is None:
+        return 0
+    count = array.array("i", [0])
+    try:
+        fcntl.ioctl(sock.fileno(), termios.FIONREAD, count, True)
+    except (OSError, ValueError):
+        return 0
+    return int(count[0])
+
+
 class ConnectionTable:
     """The served connections, at most ``limit``; makes room by evicting the longest idle."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, *, evict_grace_s: float = 1.0) -> None:
         self.limit = limit
+        self.evict_grace_s = evict_grace_s
         self._open: dict[Connection, None] = {}
         self.evictions = 0
 
@@ -107,12 +140,12 @@ class ConnectionTable:
         return len(self._open)
 
     def admit(self, conn: Connection) -> bool:
-        """Serve ``conn``, evicting the longest-idle connection if full; False if all busy."""
+        """Serve ``conn``, evicting the longest-idle connection if full; False if none can go."""
         if len(self._open) >= self.limit:
-            idle = [c for c in self._open if not c.busy]
+            idle = [c for c in self._open if c.evictable(self.evict_grace_s)]
             if not idle:
                 return False
-            victim = min(idle, key=lambda c: c.last_active)
+            victim = min(idle, key=lambda c: max(c.last_active, c.last_input))
             log.info(
                 "control socket full (%d): closing a connection idle for %.1f s",
                 self.limit,

@@ -71,6 +71,7 @@ class ControlServer:
         write_high_water: int = 256 * 1024,
         drain_timeout_s: float = 5.0,
         idle_timeout_s: float = 30.0,
+        evict_grace_s: float = 1.0,
         backlog: int = 1024,
     ) -> None:
         self.socket_path = Path(socket_path)
@@ -83,7 +84,7 @@ class ControlServer:
         self.drain_timeout_s = drain_timeout_s
         self.idle_timeout_s = idle_timeout_s
         self.backlog = backlog
-        self.table = ConnectionTable(max_connections)
+        self.table = ConnectionTable(max_connections, evict_grace_s=evict_grace_s)
         self.shutting_down = False
         self._closing = False
         self._server: asyncio.AbstractServer | None = None
@@ -291,6 +292,7 @@ class ControlServer:
                     await conn.send(self._too_long())
                 discarding = True
                 buf.clear()
+            conn.received(partial=bool(buf) or discarding)
 
     def _too_long(self) -> Response:
         return error_response(
