@@ -151,8 +151,8 @@ def assert_summary_drops_reported(root: DataRoot, iids: Iterable[str]) -> None:
     states = final_states(root)
     reported: Counter[str] = Counter()
     for r in diagnostics_records(root):
-        if r["kind"] == "drops" and r.get("what") == "summary":
-            reported[str(r.get("instance_id"))] += int(r.get("count", 0))
+        if r["kind"] == "drops" and "counts" in r:
+            reported[str(r.get("instance_id"))] += int(r["counts"].get("summary", 0))
     for iid in iids:
         counted = states[iid].drop_counts.get("summary", 0)
         assert reported[iid] == counted, (

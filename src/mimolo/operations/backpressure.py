@@ -4,7 +4,9 @@ Every message type is budgeted (DESIGN §4): summaries by their own count bucket
 bytes-per-second cap on evidence; every other type (acks, logs, status, errors,
 heartbeats, widget frames, rejected lines, stderr) by one shared bucket. Replies Operations
 asked for (the ack of a command it waits on, the frame of a render it requested) are free:
-Operations bounds its own requests. Drops are cumulative counters that survive restarts;
+Operations bounds its own requests. An agent over its budget is also read more slowly
+(``take_pressure``): its pipe fills and it blocks on its own writes, so a flood costs
+Operations little CPU. Drops are cumulative counters that survive restarts;
 ``take_report`` hands out what is not yet reported, at most every ``report_every_s``, for a
 record that is never itself dropped. Pure: the caller passes the time.
 """
@@ -26,6 +28,7 @@ class AgentBudget:
         self.drops: Counter[str] = Counter()
         self._unreported: Counter[str] = Counter()
         self._last_report = now
+        self._pressure = False
         self.reset(settings, now=now)
 
     def reset(self, settings: Settings, *, now: float) -> None:
@@ -59,6 +62,12 @@ class AgentBudget:
     def drop(self, kind: str, count: int = 1) -> None:
         self.drops[kind] += count
         self._unreported[kind] += count
+        self._pressure = True
+
+    def take_pressure(self) -> bool:
+        """Whether anything was dropped since the last call (the reader then slows down)."""
+        pressure, self._pressure = self._pressure, False
+        return pressure
 
     @property
     def total(self) -> int:

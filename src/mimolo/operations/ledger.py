@@ -69,6 +69,8 @@ class Ledger:
         self._io_lock = threading.Lock()
         self.records_written = 0
         self.syncs = 0
+        self._written_seq = 0  # seq of the last record written (not yet necessarily synced)
+        self.durable_seq = 0  # seq of the last record written and fsynced
 
     @property
     def last_seq(self) -> int:
@@ -93,6 +95,7 @@ class Ledger:
                 raise LedgerError(f"{path}: last record has no readable seq: {exc}") from exc
             break
         self._opened = True
+        self._written_seq = self.durable_seq = self._seq
         return LedgerRecovery(last_seq=self._seq, quarantined=quarantined)
 
     def append(
@@ -139,12 +142,15 @@ class Ledger:
         for day in sorted(by_day):
             self._appender.write(day, b"".join(by_day[day]))
         self.records_written += len(batch)
+        self._written_seq = self._seq
         self._room.set()
         return len(batch)
 
     def sync(self) -> None:
         """fsync what has been written (on the caller's thread)."""
+        written = self._written_seq
         self._fsync(self._appender.take_dirty())
+        self.durable_seq = written
 
     def _fsync(self, fds: list[int]) -> None:
         if not fds:
@@ -160,8 +166,10 @@ class Ledger:
             while True:
                 await asyncio.sleep(self.fsync_interval_s)
                 self.commit()
+                written = self._written_seq
                 # fsync off the event loop; fds are only closed under the same lock.
                 await asyncio.to_thread(self._fsync, self._appender.take_dirty())
+                self.durable_seq = written
         finally:
             self.close()
 
@@ -169,7 +177,8 @@ class Ledger:
         """Commit, fsync and close (shutdown path)."""
         with self._io_lock:
             self.commit()
-            self._appender.close()
+            self._appender.close()  # closing fsyncs
+        self.durable_seq = self._written_seq
 
 
 __all__ = ["Ledger", "LedgerRecovery", "evidence_files"]

@@ -128,7 +128,15 @@ class MessageRouter:
             self._ack(rt, message, now)
         elif isinstance(message, WidgetFrameMessage):
             if not self._resolve_request(rt, message):
-                rt.budget.admit("widget_frame", now)  # unsolicited: counted, then ignored
+                # nobody asked for it (late, or unsolicited): recorded or counted, not used
+                self._chatter(
+                    rt,
+                    now,
+                    "widget_frame",
+                    level="warning",
+                    unsolicited=True,
+                    request_id=str(message.data.request_id)[:64],
+                )
         elif isinstance(message, HandshakeMessage):
             self._chatter(rt, now, "unexpected_handshake", level="warning")
 

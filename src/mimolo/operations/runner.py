@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 Outcome = Literal["stopped", "rejected", "exited", "failed"]
 _EOF_AFTER_EXIT_S = 5.0
+# An agent whose last chunk of output went over its budget waits this long before its next
+# read: at most 64 KiB per pause, so a flood costs Operations (and the machine) little.
+OVER_BUDGET_PAUSE_S = 0.1
 
 
 class SpawnPlan(msgspec.Struct, frozen=True):
@@ -145,7 +148,7 @@ class Runner:
                         lambda line: self.router.on_line(rt, line),
                         lambda size: self.router.on_oversized(rt, size),
                         max_line_bytes=rt.settings.max_line_bytes,
-                        before_chunk=self.ledger.wait_for_room,
+                        before_chunk=lambda: self._before_chunk(rt),
                     )
                 )
                 err_task = tg.create_task(proc.read_stderr(lambda t: self.router.on_stderr(rt, t)))
@@ -174,6 +177,13 @@ class Runner:
             returncode=proc.returncode,
         )
         return outcome
+
+    async def _before_chunk(self, rt: InstanceRuntime) -> None:
+        """Ledger back-pressure for everyone; a pause for an agent that is over its budget."""
+        await self.ledger.wait_for_room()
+        # never while stopping: the final summary must come through before the deadline
+        if rt.budget.take_pressure() and rt.state == "running" and not rt.stop_requested.is_set():
+            await asyncio.sleep(OVER_BUDGET_PAUSE_S)
 
     async def _handshake(
         self, rt: InstanceRuntime, proc: AgentProcess, out_task: asyncio.Task[None]

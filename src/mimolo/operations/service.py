@@ -106,6 +106,7 @@ class Operations:
             "ops_cpu_percent": cpu,
             "ops_rss_mb": rss,
             "ledger_last_seq": self._ledger.last_seq if self._ledger else 0,
+            "ledger_durable_seq": self._ledger.durable_seq if self._ledger else 0,
             "diagnostics_dropped": self._diagnostics.dropped_total if self._diagnostics else 0,
             "agent_drops_total": self._supervisor.drops_total() if self._supervisor else 0,
             "containment": self.containment.mode if self.containment else "unknown",
