@@ -92,6 +92,25 @@ def bound_item(record: dict[str, Any]) -> dict[str, Any]:
     still too large, its largest non-identity fields are dropped (metrics left as the
     marker alone).
     """
+    return _bounded(record)[0]
+
+
+def _within_caps(record: dict[str, Any], size: int) -> bool:
+    """The common case, checked with one encode: nothing in ``record`` needs cutting."""
+    metrics = record.get("metrics")
+    return (
+        size <= METRICS_MAX_BYTES
+        and TRUNCATED not in record
+        and (not isinstance(metrics, dict) or len(metrics) <= METRICS_MAX_KEYS)
+        and not any(isinstance(v, str) and len(v) > TEXT_MAX_CHARS for v in record.values())
+    )
+
+
+def _bounded(record: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """``bound_item`` and the encoded size of its result."""
+    size = size_of(record)
+    if _within_caps(record, size):
+        return record, size
     out = dict(record)
     cut: list[str] = [str(x) for x in out.pop(TRUNCATED, None) or [] if isinstance(x, str)]
     metrics = out.get("metrics")
@@ -120,7 +139,7 @@ def bound_item(record: dict[str, Any]) -> dict[str, Any]:
         cut.append("*")
     if cut:
         out[TRUNCATED] = sorted(set(cut))
-    return out
+    return out, size_of(out)
 
 
 def check_page(params: PageParams) -> None:
@@ -144,18 +163,18 @@ def paged(
     item is far below the budget), so following ``next_offset`` always ends.
     """
     check_page(params)
-    records = [bound_item(to_record(item)) for item in items]
+    records = [_bounded(to_record(item)) for item in items]
     total = len(records)
     end = total if params.limit is None else min(total, params.offset + params.limit)
     page: list[dict[str, Any]] = []
     used = 2
     index = params.offset
     while index < end:
-        cost = size_of(records[index]) + 1
-        if page and used + cost > budget:
+        record, size = records[index]
+        if page and used + size + 1 > budget:
             break
-        page.append(records[index])
-        used += cost
+        page.append(record)
+        used += size + 1
         index += 1
     return {
         key: page,
