@@ -32,7 +32,8 @@ from mimolo.operations.containment import (
 )
 from mimolo.operations.containment_cgroup import CgroupTree
 from mimolo.operations.containment_record import identity
-from mimolo.operations.launcher import OsProcess, SubprocessLauncher
+from mimolo.operations.launcher import OsProcess
+from mimolo.operations.subprocess_launcher import SubprocessLauncher
 
 pytestmark = pytest.mark.anyio
 
@@ -48,7 +49,7 @@ MINI_OPS = """
 import asyncio, os, sys
 from mimolo.dataroot import DataRoot
 from mimolo.operations.containment import Containment
-from mimolo.operations.launcher import SubprocessLauncher
+from mimolo.operations.subprocess_launcher import SubprocessLauncher
 
 async def main() -> None:
     root = DataRoot.resolve(sys.argv[1]).ensure()

@@ -1,15 +1,14 @@
 """The OS edge of supervision: how an agent process is started, read, written and signalled.
 
-The supervisor never calls ``asyncio.create_subprocess_exec`` or ``os.killpg`` itself: it
-is handed a ``Launcher`` and talks to each agent through the ``OsProcess`` it returns. The
-real launcher (``SubprocessLauncher``) starts every agent in its own session with
-``PR_SET_PDEATHSIG`` and puts it under the data root's ``Containment``; simulation tests
+The supervisor never starts a process or sends a signal itself: it is handed a
+``Launcher`` and talks to each agent through the ``OsProcess`` it returns. The real
+launcher (``subprocess_launcher.SubprocessLauncher``) starts every agent in its own
+session with ``PR_SET_PDEATHSIG`` under the data root's ``Containment``; simulation tests
 pass a scripted in-memory launcher and drive every interleaving on a virtual clock.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ctypes
 import ctypes.util
@@ -20,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-_PR_SET_PDEATHSIG = 1
+PR_SET_PDEATHSIG = 1
 
 
 class OsProcess(Protocol):
@@ -118,90 +117,6 @@ class ContainmentHooks(Protocol):
         ...
 
 
-def _child_setup(parent_pid: int, join: Callable[[], None]) -> Callable[[], None]:
-    """The pre-exec hook: die with the parent (Linux), bail out if it already died, join."""
-
-    def setup() -> None:
-        if PRCTL is not None:
-            PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent_pid:
-            os._exit(1)
-        join()
-
-    return setup
-
-
-class _Subprocess:
-    """``OsProcess`` over asyncio's subprocess transport."""
-
-    def __init__(
-        self, proc: asyncio.subprocess.Process, containment: ContainmentHooks, instance_id: str
-    ) -> None:
-        self._proc = proc
-        self._containment = containment
-        self._instance_id = instance_id
-
-    @property
-    def pid(self) -> int:
-        return self._proc.pid
-
-    @property
-    def returncode(self) -> int | None:
-        return self._proc.returncode
-
-    async def read_stdout(self, n: int) -> bytes:
-        assert self._proc.stdout is not None
-        return await self._proc.stdout.read(n)
-
-    async def read_stderr(self, n: int) -> bytes:
-        assert self._proc.stderr is not None
-        return await self._proc.stderr.read(n)
-
-    def write_stdin(self, data: bytes) -> None:
-        stdin = self._proc.stdin
-        if stdin is None or stdin.is_closing():
-            raise BrokenPipeError("stdin is closed")
-        try:
-            stdin.write(data)
-        except RuntimeError as exc:  # transport closed under us
-            raise BrokenPipeError(str(exc)) from exc
-
-    def stdin_buffered(self) -> int:
-        stdin = self._proc.stdin
-        if stdin is None:
-            return 0
-        return stdin.transport.get_write_buffer_size()
-
-    def stdin_closed(self) -> bool:
-        stdin = self._proc.stdin
-        return stdin is None or stdin.is_closing()
-
-    async def drain_stdin(self) -> None:
-        stdin = self._proc.stdin
-        if stdin is None:
-            raise BrokenPipeError("stdin is closed")
-        await stdin.drain()
-
-    def close_stdin(self) -> None:
-        stdin = self._proc.stdin
-        if stdin is not None and not stdin.is_closing():
-            with contextlib.suppress(OSError, RuntimeError):
-                stdin.close()
-
-    async def wait(self) -> int:
-        return await self._proc.wait()
-
-    def signal_group(self, sig: int) -> bool:
-        try:
-            os.killpg(self._proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return False
-        return True
-
-    async def kill_tree(self) -> int:
-        return await self._containment.kill_tree(self._instance_id, self._proc.pid)
-
-
 class GroupOnly:
     """The least containment: the agent's process group, nothing recorded."""
 
@@ -223,37 +138,4 @@ def _no_op() -> None:
     return None
 
 
-class SubprocessLauncher:
-    """Real agent processes: own session, parent-death signal, contained descendants."""
-
-    def __init__(self, containment: ContainmentHooks) -> None:
-        self._containment = containment
-
-    @property
-    def mode(self) -> str:
-        return self._containment.mode
-
-    async def spawn(
-        self,
-        argv: Sequence[str],
-        *,
-        env: Mapping[str, str],
-        cwd: Path | None,
-        instance_id: str,
-    ) -> OsProcess:
-        """Start ``argv`` (a list, never a shell string) in its own session."""
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=dict(env),
-            cwd=cwd,
-            start_new_session=True,
-            preexec_fn=_child_setup(os.getpid(), self._containment.child_hook(instance_id)),
-        )
-        self._containment.track(instance_id, proc.pid)
-        return _Subprocess(proc, self._containment, instance_id)
-
-
-__all__ = ["PRCTL", "ContainmentHooks", "GroupOnly", "Launcher", "OsProcess", "SubprocessLauncher"]
+__all__ = ["PRCTL", "PR_SET_PDEATHSIG", "ContainmentHooks", "GroupOnly", "Launcher", "OsProcess"]

@@ -24,10 +24,10 @@ from mimolo.errors import MimoloError
 from mimolo.operations.config import TemplateResolver, builtin_resolver, load_config
 from mimolo.operations.containment import Containment
 from mimolo.operations.diagnostics import Diagnostics
-from mimolo.operations.launcher import SubprocessLauncher
 from mimolo.operations.ledger import Ledger
 from mimolo.operations.lock import OpsLock
 from mimolo.operations.snapshot import OpsSnapshot, SelfMeter, SnapshotWriter, write_snapshot
+from mimolo.operations.subprocess_launcher import SubprocessLauncher
 from mimolo.operations.supervisor import Supervisor, SupervisorEvent
 
 log = logging.getLogger(__name__)

@@ -30,12 +30,13 @@ from mimolo.operations.config import TemplateResolver, builtin_resolver
 from mimolo.operations.config_schema import AgentConfig, Settings
 from mimolo.operations.diagnostics import Diagnostics
 from mimolo.operations.instance import InstanceRuntime
-from mimolo.operations.launcher import GroupOnly, Launcher, SubprocessLauncher
+from mimolo.operations.launcher import GroupOnly, Launcher
 from mimolo.operations.ledger import Ledger
 from mimolo.operations.resources import PsutilSampler, Sampler
 from mimolo.operations.router import AgentMessageHook, MessageRouter
 from mimolo.operations.runner import Runner, SpawnPlan, ack_waiter
 from mimolo.operations.spawn_env import SpawnFacts, agent_environment, spawn_signature
+from mimolo.operations.subprocess_launcher import SubprocessLauncher
 from mimolo.operations.watchdog import Watchdog
 from mimolo.protocol.commands import AgentCommand, FlushCommand
 from mimolo.protocol.messages import AgentMessage
@@ -358,9 +359,9 @@ class Supervisor:
         return self.states()
 
     async def stop_all(self) -> list[AgentState]:
-        """Stop every instance in parallel (each with its own absolute deadline)."""
-        await asyncio.gather(*(self.stop_agent(iid) for iid in list(self._runtimes)))
-        return self.states()
+        """Stop every instance in parallel (each with its own absolute deadline); each
+        instance's state as its stop left it (a start queued behind it shows later)."""
+        return list(await asyncio.gather(*(self.stop_agent(iid) for iid in list(self._runtimes))))
 
     async def send_command(self, instance_id: str, command: AgentCommand) -> None:
         """Write one command to a running agent (the widget bridge uses this)."""
