@@ -25,13 +25,13 @@ import psutil
 
 from benchmarks._core import BenchContext, Figure, Measured, at_least, below, log, unmeasured
 from benchmarks._ops_fleet import ops_fleet, running_count
-from mimolo.agents.catalog import AgentTemplate
 from mimolo.dataroot import DataRoot
 from mimolo.operations.config import validate_config
 from mimolo.operations.diagnostics import Diagnostics
 from mimolo.operations.ledger import Ledger
 from mimolo.operations.supervisor import Supervisor
-from mimolo.sdk.params import Param
+from mimolo.protocol.params import Param
+from mimolo.protocol.templates import AgentTemplate
 
 INGEST_TARGET = 20_000.0
 IDLE_CPU_TARGET = 1.0

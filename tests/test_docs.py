@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from mimolo.cli import cli
-from mimolo.operations.config_schema import InstanceConfig, Settings
+from mimolo.protocol.config_schema import InstanceConfig, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC_FILES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]

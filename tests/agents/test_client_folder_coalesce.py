@@ -21,7 +21,7 @@ from mimolo.agents.client_folder_activity.roots import (
 )
 from mimolo.agents.client_folder_activity.spec import DEFAULT_EXCLUDE_GLOBS, PARAMS
 from mimolo.errors import ConfigError
-from mimolo.sdk.params import validate_params
+from mimolo.protocol.params import validate_params
 
 DEFAULTS = PathFilter.compile([], DEFAULT_EXCLUDE_GLOBS)
 

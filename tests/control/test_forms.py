@@ -10,7 +10,7 @@ from mimolo.control.forms import decode_params, param_fields, params_from_form
 from mimolo.control.routes.instances import form_key
 from mimolo.control.routes.reports import parse_report_form
 from mimolo.errors import ConfigError
-from mimolo.sdk.params import Param
+from mimolo.protocol.params import Param
 
 LIST_PARAM = Param(name="folders", type="path_list", default=["a", "b"], help="Folders")
 BOOL_PARAM = Param(name="native", type="bool", default=True, help="Native watching")

@@ -33,9 +33,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from mimolo.dataroot import DataRoot, ensure_private_dir
 from mimolo.errors import IpcError
 from mimolo.ipc.client import request_sync
+from protocol.hostile_fragments import CANARY_HOST, HOSTILE_FRAGMENTS
 
 from ._live import DEADLINE_S, LiveControl, live_control, ops_answers, short_data_root, wait_for
-from .hostile_fragments import CANARY_HOST, HOSTILE_FRAGMENTS
 
 pytestmark = pytest.mark.browser
 
@@ -121,7 +121,7 @@ LAUNCHER = textwrap.dedent(
     import asyncio
     import sys
 
-    from mimolo.agents.catalog import AgentTemplate
+    from mimolo.protocol.templates import AgentTemplate
     from mimolo.dataroot import DataRoot
     from mimolo.operations.artifact_tokens import ArtifactTokenStore
     from mimolo.operations.config import builtin_resolver

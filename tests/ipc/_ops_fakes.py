@@ -16,11 +16,11 @@ from mimolo.agents.catalog import builtin_templates
 from mimolo.dataroot import DataRoot
 from mimolo.errors import MimoloError
 from mimolo.operations.agent_state import AgentState
-from mimolo.operations.config_schema import AgentConfig
 from mimolo.operations.config_store import ConfigStore
 from mimolo.operations.control_server import ControlServer
 from mimolo.operations.ipc_api import build_control_server
 from mimolo.operations.ipc_context import IpcContext
+from mimolo.protocol.config_schema import AgentConfig
 
 
 def huge_state(instance_id: str, metrics_bytes: int = 600 * 1024, **fields: Any) -> AgentState:

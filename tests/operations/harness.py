@@ -11,15 +11,16 @@ from typing import Any
 
 import msgspec
 
-from mimolo.agents.catalog import AgentTemplate, builtin_templates
+from mimolo.agents.catalog import builtin_templates
 from mimolo.dataroot import DataRoot
 from mimolo.operations.agent_state import AgentState
 from mimolo.operations.config import validate_config
-from mimolo.operations.config_schema import AgentConfig
 from mimolo.operations.diagnostics import Diagnostics
 from mimolo.operations.ledger import Ledger
 from mimolo.operations.supervisor import Supervisor, SupervisorEvent
-from mimolo.sdk.params import Param
+from mimolo.protocol.config_schema import AgentConfig
+from mimolo.protocol.params import Param
+from mimolo.protocol.templates import AgentTemplate
 
 SCRIPT = Path(__file__).parent / "agents" / "scripted.py"
 

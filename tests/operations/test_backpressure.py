@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mimolo.operations.backpressure import AgentBudget
-from mimolo.operations.config_schema import Settings
+from mimolo.protocol.config_schema import Settings
 
 
 def test_chatter_of_any_kind_shares_one_bucket() -> None:

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from mimolo.agents.catalog import AgentTemplate, builtin_templates
+from mimolo.agents.catalog import builtin_templates
 from mimolo.dataroot import DataRoot
 from mimolo.errors import ConfigError
 from mimolo.operations.config import (
@@ -15,7 +15,8 @@ from mimolo.operations.config import (
     load_config,
     parse_config_text,
 )
-from mimolo.sdk.params import Param
+from mimolo.protocol.params import Param
+from mimolo.protocol.templates import AgentTemplate
 
 TEMPLATE = AgentTemplate(
     plugin_id="probe",

@@ -9,8 +9,8 @@ import pytest
 
 from mimolo.dataroot import DataRoot
 from mimolo.errors import ConfigError
-from mimolo.operations.config_schema import InstanceConfig
 from mimolo.operations.config_store import ConfigStore
+from mimolo.protocol.config_schema import InstanceConfig
 
 ORIGINAL = """\
 # My MiMoLo setup -- hand-written comments must survive.

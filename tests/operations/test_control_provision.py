@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from mimolo.agents.catalog import builtin_templates
 from mimolo.errors import ConfigError
-from mimolo.operations.config_schema import InstanceConfig
 from mimolo.operations.ipc_provision import (
     check_instance,
     checked_params,
@@ -19,6 +18,7 @@ from mimolo.operations.ipc_provision import (
     template_for,
 )
 from mimolo.operations.ipc_runtime import DiagnosticsTailParams, agent_counts, select_tail
+from mimolo.protocol.config_schema import InstanceConfig
 from mimolo.slugs import is_slug
 
 EXAMPLE = builtin_templates()["agent_example"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mimolo.operations.config_schema import InstanceConfig
 from mimolo.operations.reconcile import InstanceFacts, Step, plan
+from mimolo.protocol.config_schema import InstanceConfig
 
 ON = InstanceConfig(template="t", label="a")
 OFF = InstanceConfig(template="t", label="a", enabled=False)

@@ -12,12 +12,12 @@ from mimolo.agents.catalog import builtin_templates
 from mimolo.dataroot import DataRoot
 from mimolo.operations.backoff import RestartPolicy, RestartTracker
 from mimolo.operations.clock import LoopClock
-from mimolo.operations.config_schema import InstanceConfig, Settings
 from mimolo.operations.diagnostics import Diagnostics
 from mimolo.operations.instance import InstanceRuntime
 from mimolo.operations.ledger import Ledger
 from mimolo.operations.router import MessageRouter
 from mimolo.operations.state_bounds import TRUNCATED_KEY
+from mimolo.protocol.config_schema import InstanceConfig, Settings
 from mimolo.protocol.messages import AckMessage
 
 pytestmark = pytest.mark.anyio

@@ -27,12 +27,12 @@ from mimolo.errors import MimoloError
 from mimolo.operations.agent_state import TERMINAL_STATES, AgentState
 from mimolo.operations.clock import LoopClock
 from mimolo.operations.config import validate_config
-from mimolo.operations.config_schema import AgentConfig, InstanceConfig
 from mimolo.operations.diagnostics import Diagnostics
 from mimolo.operations.instance import SETTLED_STATES
 from mimolo.operations.ledger import Ledger
 from mimolo.operations.resources import NullSampler
 from mimolo.operations.supervisor import Supervisor, SupervisorEvent
+from mimolo.protocol.config_schema import AgentConfig, InstanceConfig
 from operations.harness import ledger_records, resolver
 from operations.sim.fake_agent import Behaviour
 from operations.sim.fake_os import FakeLauncher

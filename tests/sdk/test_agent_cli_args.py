@@ -9,8 +9,8 @@ import pytest
 
 from mimolo.errors import ConfigError
 from mimolo.protocol import FlushCommand, SummaryMessage
+from mimolo.protocol.params import Param
 from mimolo.sdk.agent_cli import parse_agent_argv, resolve_config
-from mimolo.sdk.params import Param
 from mimolo.testing import AgentDriver, agent_environment, is_type
 from sdk.corpus import module
 

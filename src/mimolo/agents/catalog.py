@@ -1,20 +1,14 @@
-"""The built-in agent templates.
+"""The built-in agent templates (``mimolo.protocol.templates.AgentTemplate``).
 
-A template names what runs (``python -m <module>``) and declares the parameters an
-instance may set. Nothing else about the command line is configurable: no IPC command can
-set an executable or arguments. Each agent package has a light ``spec`` module (no heavy
-imports) defining ``TEMPLATE``.
+Each agent package has a light ``spec`` module (no heavy imports) defining ``TEMPLATE``;
+built-ins run as ``python -m <module>``.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
-from typing import Literal
 
-import msgspec
-
-from mimolo.sdk.params import Param
+from mimolo.protocol.templates import AgentTemplate
 
 BUILTIN_AGENT_PACKAGES: tuple[str, ...] = (
     "agent_template",
@@ -23,24 +17,6 @@ BUILTIN_AGENT_PACKAGES: tuple[str, ...] = (
     "screen_tracker",
     "trail_tracker",
 )
-
-
-class AgentTemplate(msgspec.Struct, frozen=True, kw_only=True):
-    """What an instance is provisioned from."""
-
-    plugin_id: str
-    label: str
-    description: str
-    version: str
-    module: str
-    activity_mode: Literal["active", "passive"] = "passive"
-    params: tuple[Param, ...] = ()
-    builtin: bool = True
-    verified: bool = True
-
-    def argv(self) -> list[str]:
-        """The only command a built-in template can start."""
-        return [sys.executable, "-m", self.module]
 
 
 def builtin_templates() -> dict[str, AgentTemplate]:

@@ -16,7 +16,7 @@ import msgspec
 from starlette.requests import Request
 
 from mimolo.errors import ConfigError
-from mimolo.sdk.params import Param, validate_params
+from mimolo.protocol.params import Param, validate_params
 
 MAX_FORM_BYTES = 64 * 1024
 PARAM_PREFIX = "params."

@@ -14,7 +14,7 @@ import msgspec
 
 from mimolo.control.forms import decode_params
 from mimolo.dataroot import DataRoot
-from mimolo.sdk.params import Param
+from mimolo.protocol.params import Param
 
 log = logging.getLogger(__name__)
 

@@ -28,9 +28,9 @@ from starlette.routing import Route
 from mimolo.control.context import control_state
 from mimolo.control.forms import read_form
 from mimolo.control.responses import json_error, json_ok
-from mimolo.control.sanitize import TOKEN_PATTERN, prepare_widget_html
 from mimolo.errors import ArtifactError, ConfigError, IpcError, MimoloError, WidgetError
 from mimolo.operations.artifact_tokens import ResolvedArtifact, read_verified
+from mimolo.protocol.widget_html import TOKEN_PATTERN, prepare_widget_html
 from mimolo.slugs import is_slug
 
 log = logging.getLogger(__name__)

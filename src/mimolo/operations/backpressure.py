@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from mimolo.operations.config_schema import Settings
 from mimolo.operations.ratelimit import TokenBucket
+from mimolo.protocol.config_schema import Settings
 
 REPORT_EVERY_S = 5.0
 

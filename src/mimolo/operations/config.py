@@ -15,11 +15,12 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from mimolo.agents.catalog import AgentTemplate, builtin_templates
+from mimolo.agents.catalog import builtin_templates
 from mimolo.dataroot import DataRoot, write_atomic
 from mimolo.errors import ConfigError
-from mimolo.operations.config_schema import AgentConfig, InstanceConfig, Settings
-from mimolo.sdk.params import validate_params
+from mimolo.protocol.config_schema import AgentConfig, InstanceConfig, Settings
+from mimolo.protocol.params import validate_params
+from mimolo.protocol.templates import AgentTemplate
 from mimolo.slugs import check_label, check_slug
 
 _T = TypeVar("_T")

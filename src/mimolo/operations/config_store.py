@@ -19,7 +19,7 @@ from tomlkit.toml_document import TOMLDocument
 from mimolo.dataroot import write_atomic
 from mimolo.errors import ConfigError
 from mimolo.operations.config import TemplateResolver, builtin_resolver, validate_config
-from mimolo.operations.config_schema import AgentConfig, InstanceConfig
+from mimolo.protocol.config_schema import AgentConfig, InstanceConfig
 from mimolo.slugs import check_slug
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,9 @@ import psutil
 
 from mimolo.operations.containment_record import start_ticks
 
-ENV_INSTANCE_ID: Final = "MIMOLO_INSTANCE_ID"  # = mimolo.sdk.env.INSTANCE_ID (not imported: heavy)
+ENV_INSTANCE_ID: Final = (
+    "MIMOLO_INSTANCE_ID"  # = protocol.agent_env.INSTANCE_ID (the guardian imports nothing heavy)
+)
 ENV_DATA_DIR: Final = "MIMOLO_DATA_DIR"
 ENV_GUARDIAN: Final = "MIMOLO_GUARDIAN_DATA_DIR"  # marks a guardian: never an agent
 _KEYS: Final = (ENV_INSTANCE_ID, ENV_DATA_DIR, ENV_GUARDIAN)

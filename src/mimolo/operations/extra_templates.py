@@ -16,10 +16,10 @@ from typing import Final
 
 import msgspec
 
-from mimolo.agents.catalog import AgentTemplate
 from mimolo.errors import ConfigError, MimoloError
 from mimolo.operations.config import TemplateResolver
-from mimolo.sdk.params import Param
+from mimolo.protocol.params import Param
+from mimolo.protocol.templates import AgentTemplate
 from mimolo.slugs import check_label, check_slug
 
 log = logging.getLogger(__name__)

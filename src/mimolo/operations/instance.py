@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from mimolo.agents.catalog import AgentTemplate
 from mimolo.operations.agent_process import AgentProcess
 from mimolo.operations.agent_state import AgentState, RunState
 from mimolo.operations.backoff import RestartTracker
@@ -22,8 +21,9 @@ from mimolo.operations.backpressure import AgentBudget
 from mimolo.operations.budget import Classification, Measurement, classify, over_budget
 from mimolo.operations.change_signal import ChangeSignal
 from mimolo.operations.clock import Clock
-from mimolo.operations.config_schema import InstanceConfig, Settings
+from mimolo.protocol.config_schema import InstanceConfig, Settings
 from mimolo.protocol.messages import AckMessage, AgentMessage, HandshakeMessage
+from mimolo.protocol.templates import AgentTemplate
 
 SETTLED_STATES: frozenset[str] = frozenset(
     {"running", "stopped", "backoff", "quarantined", "rejected", "failed"}

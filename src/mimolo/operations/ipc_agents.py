@@ -15,7 +15,6 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from mimolo.errors import ConfigError, MimoloError
-from mimolo.operations.config_schema import AgentConfig, InstanceConfig
 from mimolo.operations.control_server import CommandRegistry
 from mimolo.operations.ipc_bounds import PageParams, bound_item, paged, to_record
 from mimolo.operations.ipc_context import IpcContext, resolve
@@ -26,7 +25,8 @@ from mimolo.operations.ipc_provision import (
     new_instance_id,
     template_for,
 )
-from mimolo.sdk.params import validate_params
+from mimolo.protocol.config_schema import AgentConfig, InstanceConfig
+from mimolo.protocol.params import validate_params
 from mimolo.slugs import check_slug
 
 log = logging.getLogger(__name__)

@@ -15,10 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from mimolo.agents.catalog import AgentTemplate
 from mimolo.dataroot import DataRoot
-from mimolo.operations.config_schema import AgentConfig
 from mimolo.operations.config_store import ConfigStore
+from mimolo.protocol.config_schema import AgentConfig
+from mimolo.protocol.templates import AgentTemplate
 
 
 class SupervisorAPI(Protocol):

@@ -12,10 +12,10 @@ from typing import Any, Final
 
 import msgspec
 
-from mimolo.agents.catalog import AgentTemplate
 from mimolo.errors import ConfigError
-from mimolo.operations.config_schema import InstanceConfig
-from mimolo.sdk.params import validate_params
+from mimolo.protocol.config_schema import InstanceConfig
+from mimolo.protocol.params import validate_params
+from mimolo.protocol.templates import AgentTemplate
 from mimolo.slugs import check_label, check_slug, slugify
 
 POSITIVE_FIELDS: Final = ("flush_interval_s", "heartbeat_interval_s", "cpu_budget_percent")

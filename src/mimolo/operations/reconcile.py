@@ -14,7 +14,7 @@ from typing import Literal
 
 import msgspec
 
-from mimolo.operations.config_schema import InstanceConfig
+from mimolo.protocol.config_schema import InstanceConfig
 
 Change = Literal["added", "removed", "restarted", "restart_pending", "updated", "unchanged"]
 Action = Literal["start", "stop", "restart", "none"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from mimolo.sdk import env as agent_env
+from mimolo.protocol import agent_env
 
 
 class SpawnFacts(msgspec.Struct, frozen=True, kw_only=True):

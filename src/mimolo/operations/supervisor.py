@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 import msgspec
 
-from mimolo.agents.catalog import AgentTemplate
 from mimolo.dataroot import DataRoot, ensure_private_dir
 from mimolo.errors import ConfigError, MimoloError
 from mimolo.operations import reconcile
@@ -27,7 +26,6 @@ from mimolo.operations.backoff import RestartPolicy, RestartTracker
 from mimolo.operations.budget import effective_budgets
 from mimolo.operations.clock import Clock, LoopClock
 from mimolo.operations.config import TemplateResolver, builtin_resolver
-from mimolo.operations.config_schema import AgentConfig, Settings
 from mimolo.operations.diagnostics import Diagnostics
 from mimolo.operations.instance import InstanceRuntime
 from mimolo.operations.launcher import GroupOnly, Launcher
@@ -39,7 +37,9 @@ from mimolo.operations.spawn_env import SpawnFacts, agent_environment, spawn_sig
 from mimolo.operations.subprocess_launcher import SubprocessLauncher
 from mimolo.operations.watchdog import Watchdog
 from mimolo.protocol.commands import AgentCommand, FlushCommand
+from mimolo.protocol.config_schema import AgentConfig, Settings
 from mimolo.protocol.messages import AgentMessage
+from mimolo.protocol.templates import AgentTemplate
 
 log = logging.getLogger(__name__)
 

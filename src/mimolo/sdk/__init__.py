@@ -3,9 +3,10 @@
 from mimolo.sdk import BaseAgent, Param, activity_signal
 """
 
+from mimolo.protocol.params import Param, validate_params
 from mimolo.sdk.agent import BaseAgent, ProtocolLogHandler, activity_signal
 from mimolo.sdk.clock import Clock, SystemClock
-from mimolo.sdk.params import Param, load_agent_params, validate_params
+from mimolo.sdk.params import load_agent_params
 from mimolo.sdk.widgets import WidgetRequest, default_manifest, escape, html_table
 
 __all__ = [

@@ -29,6 +29,7 @@ from msgspec import UNSET
 
 from mimolo import PROTOCOL_VERSION
 from mimolo.errors import ConfigError, WidgetError
+from mimolo.protocol import agent_env as env
 from mimolo.protocol.codec import LineRejected, decode_command, encode_message
 from mimolo.protocol.commands import (
     AckCommand,
@@ -58,11 +59,11 @@ from mimolo.protocol.messages import (
     WidgetFrameData,
     WidgetFrameMessage,
 )
-from mimolo.sdk import env
+from mimolo.protocol.params import Param
 from mimolo.sdk.agent_cli import parse_agent_argv, resolve_config
 from mimolo.sdk.clock import Clock, SystemClock, iso
 from mimolo.sdk.metrics import DEFAULT_CPU_BUDGET_PERCENT, CpuMeter
-from mimolo.sdk.params import Param, load_agent_params
+from mimolo.sdk.params import load_agent_params
 from mimolo.sdk.stdio import MAX_COMMAND_BYTES, LineReader, ProtocolWriter, take_over_stdout
 from mimolo.sdk.widgets import WIDGET_NOT_SUPPORTED, WidgetRequest, default_manifest
 

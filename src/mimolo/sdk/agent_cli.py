@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from mimolo.errors import ConfigError
-from mimolo.sdk.params import ENV_AGENT_CONFIG, Param, validate_params
+from mimolo.protocol.params import Param, validate_params
+from mimolo.sdk.params import ENV_AGENT_CONFIG
 
 
 def _param_lines(params: Sequence[Param]) -> str:

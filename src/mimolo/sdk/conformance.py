@@ -38,7 +38,7 @@ from mimolo.protocol.messages import (
     WidgetFrameMessage,
 )
 from mimolo.sdk.conformance_resources import ResourceMonitor
-from mimolo.testing import AgentDriver, Line, agent_environment, is_ack, is_type, message_type
+from mimolo.sdk.driver import AgentDriver, Line, agent_environment, is_ack, is_type, message_type
 
 Result = Literal["PASS", "WARN", "FAIL", "SKIP"]
 
@@ -351,7 +351,7 @@ def _markup_names(html: str) -> set[str]:
 
 def stripped_markup(html: str) -> list[str]:
     """Tags and attributes Control's sanitizer (DESIGN §8) would remove from a fragment."""
-    from mimolo.control.sanitize import sanitize_fragment
+    from mimolo.protocol.widget_html import sanitize_fragment
 
     return sorted(_markup_names(html) - _markup_names(sanitize_fragment(html)))
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 import msgspec
 
 from mimolo.operations.clock import LoopClock
+from mimolo.protocol.agent_env import HEARTBEAT_INTERVAL_S
 from mimolo.protocol.codec import LineRejected, decode_command, encode_message
 from mimolo.protocol.commands import (
     AckCommand,
@@ -42,7 +43,6 @@ from mimolo.protocol.messages import (
     WidgetFrameData,
     WidgetFrameMessage,
 )
-from mimolo.sdk.env import HEARTBEAT_INTERVAL_S
 
 from .vloop import VIRTUAL_EPOCH, SimulationFailure
 

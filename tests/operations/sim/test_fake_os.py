@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import pytest
 
 from mimolo.operations.launcher import Launcher, OsProcess
+from mimolo.protocol.agent_env import HEARTBEAT_INTERVAL_S
 from mimolo.protocol.codec import decode_message, encode_command
 from mimolo.protocol.commands import (
     STOP_SEQUENCE,
@@ -23,7 +24,6 @@ from mimolo.protocol.commands import (
     WidgetRenderCommand,
 )
 from mimolo.protocol.messages import AgentMessage, SummaryMessage, WidgetFrameMessage
-from mimolo.sdk.env import HEARTBEAT_INTERVAL_S
 from operations.sim.fake_agent import Behaviour, BehaviourInvalid
 from operations.sim.fake_os import STDIN_HIGH_WATER, BytePipe, FakeLauncher, FakeProcess
 from operations.sim.vloop import SimulationMisuse, run_simulation

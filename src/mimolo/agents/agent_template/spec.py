@@ -5,8 +5,8 @@ Keep this module light (no heavy imports): listing templates imports every spec.
 
 from __future__ import annotations
 
-from mimolo.agents.catalog import AgentTemplate
-from mimolo.sdk.params import Param
+from mimolo.protocol.params import Param
+from mimolo.protocol.templates import AgentTemplate
 
 PLUGIN_ID = "agent_template"  # a slug; also the package name under mimolo.agents
 VERSION = "0.1.0"  # semver of the agent itself

@@ -22,8 +22,8 @@ from mimolo.agents.client_folder_activity.roots import make_roots, overlaps_data
 from mimolo.agents.client_folder_activity.spec import AGENT_VERSION, PARAMS, PLUGIN_ID
 from mimolo.agents.client_folder_activity.watcher import FolderWatcher, WatchMode
 from mimolo.agents.client_folder_activity.widget import render_recent
+from mimolo.protocol import agent_env
 from mimolo.sdk import BaseAgent, Param, WidgetRequest, activity_signal, validate_params
-from mimolo.sdk import env as agent_env
 from mimolo.sdk.clock import Clock
 
 logger = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from mimolo.agents.screen_tracker.worker import (
     CaptureWorker,
 )
 from mimolo.errors import ConfigError
+from mimolo.protocol import agent_env
 from mimolo.sdk import BaseAgent, Param, WidgetRequest, activity_signal, validate_params
-from mimolo.sdk import env as agent_env
 from mimolo.sdk.clock import Clock, iso
 from mimolo.sdk.widgets import default_manifest
 

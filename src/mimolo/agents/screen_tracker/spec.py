@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mimolo.agents.catalog import AgentTemplate
-from mimolo.sdk.params import Param
+from mimolo.protocol.params import Param
+from mimolo.protocol.templates import AgentTemplate
 
 PLUGIN_ID = "screen_tracker"
 AGENT_VERSION = "1.0.0"

@@ -7,7 +7,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from mimolo.control.sanitize import (
+from mimolo.errors import WidgetError
+from mimolo.protocol.widget_html import (
     ALLOWED_TAGS,
     MAX_FRAGMENT_BYTES,
     artifact_tokens,
@@ -16,7 +17,6 @@ from mimolo.control.sanitize import (
     rewrite_artifact_refs,
     sanitize_fragment,
 )
-from mimolo.errors import WidgetError
 
 from .hostile_fragments import CANARY_HOST, CASE_IDS, HOSTILE_FRAGMENTS, TOKEN
 
