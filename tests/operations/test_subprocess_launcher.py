@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
+import subprocess
 import sys
 
 import psutil
@@ -67,3 +68,14 @@ async def test_a_missing_executable_is_an_oserror() -> None:
         await SubprocessLauncher(GroupOnly()).spawn(
             ["/nonexistent/agent"], env={}, cwd=None, instance_id="t"
         )
+
+
+def test_at_fork_hooks_are_registered_before_the_first_spawn() -> None:
+    """A module registering at-fork hooks while the spawner forks leaves a lock released
+    that the event loop holds; the launcher imports them before it can fork."""
+    code = (
+        "import sys\n"
+        "import mimolo.operations.subprocess_launcher\n"
+        "sys.exit(0 if 'concurrent.futures.thread' in sys.modules else 1)\n"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -16,6 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+
+# Imported now, not lazily on the first ``asyncio.to_thread``: importing it registers
+# at-fork hooks around its global lock, and a registration that lands while the spawner
+# thread is inside a fork runs the parent's "release" without the "acquire" (the event
+# loop then fails with "release unlocked lock"). Every hook must exist before any fork.
+import concurrent.futures.thread
 import contextlib
 import os
 import queue
