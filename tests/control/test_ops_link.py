@@ -7,15 +7,9 @@ from pathlib import Path
 import pytest
 
 from mimolo.control.diagnostics_tail import filter_records, read_diagnostics_files, tail_records
-from mimolo.control.ops_link import OpsLink, backoff_delay
+from mimolo.control.ops_link import OpsLink
 from mimolo.dataroot import DataRoot
 from mimolo.errors import OperationsUnavailable
-
-
-def test_backoff_doubles_and_caps() -> None:
-    delays = [backoff_delay(n, initial_s=0.25, maximum_s=2.0) for n in range(7)]
-    assert delays == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0, 2.0]
-    assert backoff_delay(10_000, initial_s=0.25, maximum_s=2.0) == 2.0
 
 
 @pytest.mark.anyio

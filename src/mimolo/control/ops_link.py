@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Protocol
 
+from mimolo.backoff import backoff_delay
 from mimolo.errors import IpcError, OperationsUnavailable
 from mimolo.ipc.client import OpsClient
 from mimolo.ipc.resilient import RetryPolicy, request_pages, request_retrying
@@ -29,13 +30,6 @@ log = logging.getLogger(__name__)
 # List answers that come in pages, and the key holding the list.
 PAGED: Final = {"get_agent_states": "agents", "get_agent_instances": "instances"}
 LINK_POLICY: Final = RetryPolicy(attempts=3, initial_s=0.1, max_s=0.5, total_s=2.0)
-
-
-def backoff_delay(attempt: int, *, initial_s: float, maximum_s: float) -> float:
-    """Delay before reconnect attempt ``attempt`` (0-based): doubling, capped."""
-    if attempt <= 0:
-        return initial_s
-    return float(min(maximum_s, initial_s * (2 ** min(attempt, 30))))
 
 
 class _Client(Protocol):
@@ -120,7 +114,7 @@ class OpsLink:
         if self.available:
             return self.poll_interval_s
         return backoff_delay(
-            self._failures - 1, initial_s=self.backoff_initial_s, maximum_s=self.backoff_max_s
+            self._failures - 1, initial_s=self.backoff_initial_s, max_s=self.backoff_max_s
         )
 
     async def run(self) -> None:
@@ -156,4 +150,4 @@ class OpsLink:
             raise
 
 
-__all__ = ["LINK_POLICY", "PAGED", "OpsLink", "backoff_delay"]
+__all__ = ["LINK_POLICY", "PAGED", "OpsLink"]

@@ -23,6 +23,7 @@ from typing import Any, Final, TypeVar
 
 import msgspec
 
+from mimolo.backoff import backoff_delay
 from mimolo.errors import IpcError, OperationsUnavailable
 from mimolo.ipc.types import MAX_RESPONSE_BYTES, Response, decode_response, encode_line
 
@@ -128,7 +129,6 @@ class OpsClient:
         async with self._connect_lock:
             if self.connected:
                 return
-            delay = self.backoff_initial_s
             last: OSError | None = None
             absent = False
             for attempt in range(self.connect_attempts):
@@ -143,8 +143,11 @@ class OpsClient:
                     last = exc if isinstance(exc, OSError) else OSError(str(exc))
                     absent = isinstance(exc, FileNotFoundError)
                     if attempt + 1 < self.connect_attempts:
-                        await asyncio.sleep(delay)
-                        delay = min(delay * 2, self.backoff_max_s)
+                        await asyncio.sleep(
+                            backoff_delay(
+                                attempt, initial_s=self.backoff_initial_s, max_s=self.backoff_max_s
+                            )
+                        )
                     continue
                 self._reader, self._writer = reader, writer
                 self._read_task = asyncio.create_task(self._read_loop(reader))

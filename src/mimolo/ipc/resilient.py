@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from mimolo.backoff import backoff_delay
 from mimolo.errors import IpcError
 from mimolo.ipc.client import DEFAULT_TIMEOUT_S, ConnectionLost, NotConnected, request_sync
 
@@ -53,7 +54,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         """Pause after failed attempt ``attempt`` (0-based)."""
-        return float(min(self.max_s, self.initial_s * (2 ** min(attempt, 30))))
+        return backoff_delay(attempt, initial_s=self.initial_s, max_s=self.max_s)
 
 
 DEFAULT_POLICY: Final = RetryPolicy()

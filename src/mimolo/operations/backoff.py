@@ -1,5 +1,6 @@
-"""Restart policy: capped exponential backoff with jitter, reset after a stable run, and
-quarantine after too many restarts in a window. Pure: time and randomness are passed in.
+"""Restart policy: capped exponential backoff with jitter (``mimolo.backoff``), reset after
+a stable run, and quarantine after too many restarts in a window. Pure: time and randomness
+are passed in.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from collections import deque
 from typing import Literal
 
 import msgspec
+
+from mimolo.backoff import backoff_delay
 
 
 class RestartPolicy(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,8 +53,8 @@ class RestartTracker:
 
     def delay_for(self, attempt: int) -> float:
         """Capped exponential delay with jitter in ``[d/2, d]`` for the given attempt (0-based)."""
-        capped = min(self.policy.max_s, self.policy.initial_s * (2.0 ** min(attempt, 30)))
-        return capped * (0.5 + 0.5 * self._rng.random())
+        policy = self.policy
+        return backoff_delay(attempt, initial_s=policy.initial_s, max_s=policy.max_s, rng=self._rng)
 
     def on_exit(self, *, now: float, ran_for_s: float) -> RestartDecision:
         """Decide after an unexpected exit at ``now`` of a run that lasted ``ran_for_s``."""
