@@ -7,15 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from mimolo.artifact_files import MAX_ARTIFACT_BYTES, read_verified, sniff_image, split_rel_path
 from mimolo.dataroot import DataRoot, ensure_private_dir
 from mimolo.errors import ArtifactError
-from mimolo.operations.artifact_tokens import (
-    MAX_ARTIFACT_BYTES,
-    ArtifactTokenStore,
-    read_verified,
-    sniff_image,
-    split_rel_path,
-)
+from mimolo.operations.artifact_tokens import ArtifactTokenStore
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
