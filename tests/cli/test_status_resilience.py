@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from ipc._ops_fakes import (
+from ipc._support import RawClient
+from ipc.server._ops_fakes import (
     BrokenSupervisor,
     GatedSupervisor,
     huge_state,
@@ -26,12 +27,11 @@ from ipc._ops_fakes import (
     short_root,
     write_instances,
 )
-from ipc._support import RawClient
 from mimolo.cli import cli
 from mimolo.dataroot import DataRoot
+from mimolo.ipc.server.registry import CommandRegistry
+from mimolo.ipc.server.socket_server import IpcServer
 from mimolo.operations.agent_state import AgentState
-from mimolo.operations.control_registry import CommandRegistry
-from mimolo.operations.control_server import ControlServer
 from mimolo.operations.lock import OpsLock
 from mimolo.operations.snapshot import OpsSnapshot, write_snapshot
 
@@ -44,7 +44,7 @@ def snapshot_state(instance_id: str) -> AgentState:
     return AgentState(
         instance_id=instance_id,
         plugin_id="agent_example",
-        label=instance_id,
+        instance_label=instance_id,
         enabled=True,
         state="running",
         health="healthy",
@@ -170,7 +170,7 @@ async def test_status_falls_back_when_the_answer_is_too_large(running: Running) 
         return {"blob": "x" * (2 * 1024 * 1024)}
 
     registry.add("get_status", get_status)
-    async with ControlServer(running.root.socket_path, registry):
+    async with IpcServer(running.root.socket_path, registry):
         result = await running.cli("status")
     assert result.exit_code == 0, result.output
     assert "live answer unavailable (response_too_large:" in result.stdout

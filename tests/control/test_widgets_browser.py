@@ -125,7 +125,8 @@ LAUNCHER = textwrap.dedent(
     from mimolo.dataroot import DataRoot
     from mimolo.operations.artifact_tokens import ArtifactTokenStore
     from mimolo.operations.config import builtin_resolver
-    from mimolo.operations.service import Operations, control_socket_service
+    from mimolo.ipc.server.api import control_socket_service
+    from mimolo.operations.service import Operations
     from mimolo.operations.widget_bridge import WidgetBridge
     from widget_probe_agent import PARAMS
 

@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 
 from mimolo.errors import MimoloError
-from mimolo.operations.control_server import CommandRegistry
+from mimolo.ipc.server.socket_server import CommandRegistry
 
 
 class EchoParams(msgspec.Struct, forbid_unknown_fields=True):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mimolo.operations.control_server import ControlServer
+from mimolo.ipc.server.socket_server import IpcServer
 
 from ._support import RawClient, make_registry
 
@@ -23,13 +23,13 @@ def socket_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def server(socket_path: Path) -> AsyncIterator[ControlServer]:
-    async with ControlServer(socket_path, make_registry(), drain_timeout_s=2.0) as srv:
+async def server(socket_path: Path) -> AsyncIterator[IpcServer]:
+    async with IpcServer(socket_path, make_registry(), drain_timeout_s=2.0) as srv:
         yield srv
 
 
 @pytest.fixture
-async def raw(server: ControlServer) -> AsyncIterator[RawClient]:
+async def raw(server: IpcServer) -> AsyncIterator[RawClient]:
     client = await RawClient.open(server.socket_path)
     try:
         yield client

@@ -8,23 +8,23 @@ from pathlib import Path
 import anyio
 import pytest
 
-from mimolo.errors import IpcError, OperationsUnavailable
-from mimolo.ipc import OpsClient, RemoteError, request_response_sync, request_sync
-from mimolo.operations.control_server import ControlServer
+from mimolo.errors import IpcError, OperationsUnavailable, RemoteError
+from mimolo.ipc import OpsClient, request_response_sync, request_sync
+from mimolo.ipc.server.socket_server import IpcServer
 
 from ._support import make_registry
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_request_returns_data(server: ControlServer) -> None:
+async def test_request_returns_data(server: IpcServer) -> None:
     async with OpsClient(server.socket_path) as client:
         assert await client.request("ping") == {"pong": True}
         assert await client.request("echo", text="ab", times=3) == {"text": "ababab"}
 
 
 async def test_error_answer_raises_remote_error_with_code_and_field(
-    server: ControlServer,
+    server: IpcServer,
 ) -> None:
     async with OpsClient(server.socket_path) as client:
         with pytest.raises(RemoteError) as info:
@@ -39,7 +39,7 @@ async def test_error_answer_raises_remote_error_with_code_and_field(
         assert await client.request("ping") == {"pong": True}
 
 
-async def test_full_envelope_is_available(server: ControlServer) -> None:
+async def test_full_envelope_is_available(server: IpcServer) -> None:
     async with OpsClient(server.socket_path) as client:
         response = await client.request_response("refuse")
         assert response.ok is False
@@ -47,7 +47,7 @@ async def test_full_envelope_is_available(server: ControlServer) -> None:
         assert response.cmd == "refuse"
 
 
-async def test_pipelined_requests_from_many_tasks(server: ControlServer) -> None:
+async def test_pipelined_requests_from_many_tasks(server: IpcServer) -> None:
     async with OpsClient(server.socket_path) as client:
         slow = asyncio.create_task(client.request("sleep", seconds=3.0))
         texts = await asyncio.gather(*(client.request("echo", text=str(i)) for i in range(50)))
@@ -67,7 +67,7 @@ async def test_unreachable_operations_raises_operations_unavailable(tmp_path: Pa
 async def test_reconnects_after_operations_restarts(socket_path: Path) -> None:
     client = OpsClient(socket_path, connect_attempts=50, backoff_initial_s=0.05)
     try:
-        async with ControlServer(socket_path, make_registry()):
+        async with IpcServer(socket_path, make_registry()):
             assert await client.request("ping") == {"pong": True}
         # Operations went away: the next request fails clearly...
         client.connect_attempts = 2
@@ -76,9 +76,9 @@ async def test_reconnects_after_operations_restarts(socket_path: Path) -> None:
         client.connect_attempts = 50
 
         # ...and once it is back the client reconnects by itself (with backoff).
-        async def restart_later() -> ControlServer:
+        async def restart_later() -> IpcServer:
             await asyncio.sleep(0.5)
-            server = ControlServer(socket_path, make_registry())
+            server = IpcServer(socket_path, make_registry())
             await server.start()
             return server
 
@@ -92,7 +92,7 @@ async def test_reconnects_after_operations_restarts(socket_path: Path) -> None:
 
 
 async def test_server_closing_fails_in_flight_requests(socket_path: Path) -> None:
-    server = ControlServer(socket_path, make_registry())
+    server = IpcServer(socket_path, make_registry())
     await server.start()
     client = OpsClient(socket_path)
     try:
@@ -106,20 +106,20 @@ async def test_server_closing_fails_in_flight_requests(socket_path: Path) -> Non
         await server.aclose()
 
 
-async def test_timeout_is_a_clear_error(server: ControlServer) -> None:
+async def test_timeout_is_a_clear_error(server: IpcServer) -> None:
     async with OpsClient(server.socket_path, timeout=0.3) as client:
         with pytest.raises(IpcError) as info:
             await client.request("sleep", seconds=5)
         assert info.value.code == "timeout"
 
 
-async def test_reserved_fields_are_refused(server: ControlServer) -> None:
+async def test_reserved_fields_are_refused(server: IpcServer) -> None:
     async with OpsClient(server.socket_path) as client:
         with pytest.raises(ValueError, match="request_id"):
             await client.request("ping", request_id="mine")
 
 
-async def test_request_sync(server: ControlServer) -> None:
+async def test_request_sync(server: IpcServer) -> None:
     path = server.socket_path
     assert await anyio.to_thread.run_sync(lambda: request_sync(path, "ping")) == {"pong": True}
     response = await anyio.to_thread.run_sync(lambda: request_response_sync(path, "boom"))
@@ -138,7 +138,7 @@ def test_request_sync_when_operations_is_down(tmp_path: Path) -> None:
         request_sync(tmp_path / "nothing.sock", "ping", timeout=2)
 
 
-async def test_request_as_converts_to_a_typed_struct(server: ControlServer) -> None:
+async def test_request_as_converts_to_a_typed_struct(server: IpcServer) -> None:
     import msgspec
 
     class Echo(msgspec.Struct):

@@ -13,10 +13,10 @@ from mimolo.agents.catalog import builtin_templates
 from mimolo.cli.agents_cmd import agents
 from mimolo.cli.instances import instances
 from mimolo.dataroot import DataRoot
+from mimolo.ipc.server.api import build_registry
+from mimolo.ipc.server.context import IpcContext
 from mimolo.ipc.types import ERROR_CODES
 from mimolo.operations.config_store import ConfigStore
-from mimolo.operations.ipc_api import build_registry
-from mimolo.operations.ipc_context import IpcContext
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "ipc.md").read_text(encoding="utf-8")
 

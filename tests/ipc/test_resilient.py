@@ -17,22 +17,19 @@ from typing import Any
 import pytest
 
 from mimolo.control.ops_link import OpsLink
-from mimolo.errors import IpcError
+from mimolo.errors import ConnectionLost, IpcError, NotConnected, RemoteError
 from mimolo.ipc import (
-    ConnectionLost,
-    NotConnected,
     OpsClient,
-    RemoteError,
     RetryPolicy,
     request_retrying,
     request_retrying_sync,
     request_sync,
 )
 from mimolo.ipc.resilient import is_transient
-from mimolo.operations.control_server import ControlServer
+from mimolo.ipc.server.socket_server import IpcServer
 
-from ._ops_fakes import full_state, serving, short_root
 from ._support import RawClient, make_registry
+from .server._ops_fakes import full_state, serving, short_root
 
 pytestmark = pytest.mark.anyio
 
@@ -103,12 +100,12 @@ def test_no_socket_fails_at_once(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-async def one_slot(socket_path: Path) -> AsyncIterator[ControlServer]:
-    async with ControlServer(socket_path, make_registry(), max_connections=1) as server:
+async def one_slot(socket_path: Path) -> AsyncIterator[IpcServer]:
+    async with IpcServer(socket_path, make_registry(), max_connections=1) as server:
         yield server
 
 
-async def test_busy_is_retried_until_a_slot_frees(one_slot: ControlServer) -> None:
+async def test_busy_is_retried_until_a_slot_frees(one_slot: IpcServer) -> None:
     holder = await RawClient.open(one_slot.socket_path)
     await holder.send(b'{"cmd":"sleep","seconds":1.0,"request_id":"hold"}\n')
     await asyncio.sleep(0.2)
@@ -129,7 +126,7 @@ async def test_busy_is_retried_until_a_slot_frees(one_slot: ControlServer) -> No
     await holder.close()
 
 
-async def test_busy_that_lasts_ends_in_the_busy_error(one_slot: ControlServer) -> None:
+async def test_busy_that_lasts_ends_in_the_busy_error(one_slot: IpcServer) -> None:
     holder = await RawClient.open(one_slot.socket_path)
     await holder.send(b'{"cmd":"sleep","seconds":5,"request_id":"hold"}\n')
     await asyncio.sleep(0.2)
@@ -145,7 +142,7 @@ async def test_busy_that_lasts_ends_in_the_busy_error(one_slot: ControlServer) -
 
 async def test_a_persistent_client_survives_the_idle_timeout(socket_path: Path) -> None:
     async with (
-        ControlServer(socket_path, make_registry(), idle_timeout_s=0.2),
+        IpcServer(socket_path, make_registry(), idle_timeout_s=0.2),
         OpsClient(socket_path) as client,
     ):
         assert await client.request("ping") == {"pong": True}

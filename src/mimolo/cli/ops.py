@@ -86,7 +86,8 @@ def ops(ctx: click.Context, data_dir: Path | None, extra_templates: Path | None)
     """
     if ctx.invoked_subcommand is not None:
         return
-    from mimolo.operations.service import Operations, control_socket_service
+    from mimolo.ipc.server.api import control_socket_service
+    from mimolo.operations.service import Operations
 
     console = Console(stderr=False, highlight=False)
     data_root = DataRoot.resolve(data_dir).ensure()

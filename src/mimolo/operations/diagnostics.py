@@ -20,7 +20,7 @@ import re
 import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import msgspec
 
@@ -53,6 +53,17 @@ def _bounded(value: Any, depth: int = 0) -> Any:
     if isinstance(value, (list, tuple)):
         return [_bounded(v, depth + 1) for v in list(value)[:100]]
     return value
+
+
+class DiagnosticsAPI(Protocol):
+    """Diagnostics as its users see it (the widget bridge, the IPC server): write one
+    record, read the live tail. ``Diagnostics`` is one; tests pass fakes."""
+
+    def record(
+        self, kind: str, *, instance_id: str | None = None, level: Any = None, **fields: Any
+    ) -> None: ...
+
+    def tail(self, limit: int = 200, *, instance_id: str | None = None) -> list[dict[str, Any]]: ...
 
 
 def remove_expired(data_root: DataRoot, retention_days: int, today: date) -> list[Path]:
@@ -203,4 +214,4 @@ class Diagnostics:
             self._appender.close()
 
 
-__all__ = ["Diagnostics", "Level", "bound_text", "remove_expired"]
+__all__ = ["Diagnostics", "DiagnosticsAPI", "Level", "bound_text", "remove_expired"]

@@ -1,8 +1,9 @@
 """The Operations service: lock, config, ledger, diagnostics, supervisor and snapshot,
 run together until a shutdown is requested (signal or ``request_shutdown``).
 
-Extra async services (the control socket) are started in the same task group and
-cancelled before the agents are stopped. Shutdown order: stop accepting requests, stop all
+Extra async services (the control socket, ``mimolo.ipc.server.api.control_socket_service``,
+which the CLI composes in) are started in the same task group and cancelled before the
+agents are stopped. Shutdown order: stop accepting requests, stop all
 agents in parallel (final summaries reach the ledger), then commit + fsync the ledger and
 diagnostics, write the final snapshot, release the lock.
 """
@@ -262,28 +263,6 @@ class Operations:
             self.request_shutdown()
 
 
-async def control_socket_service(ops: Operations) -> None:
-    """Serve the control socket (the IPC engineer's command registry) until cancelled."""
-    from mimolo.agents.catalog import builtin_templates
-    from mimolo.operations.config_store import ConfigStore
-    from mimolo.operations.ipc_api import build_control_server
-    from mimolo.operations.ipc_context import IpcContext
-
-    ctx = IpcContext(
-        data_root=ops.data_root,
-        supervisor=ops.supervisor,
-        store=ConfigStore(ops.data_root.config_path, ops.resolve),
-        diagnostics=ops.diagnostics,
-        templates=builtin_templates,
-        request_shutdown=ops.request_shutdown,
-        status_extra=ops.status_extra,
-        started_at=ops.started_at.isoformat().replace("+00:00", "Z"),
-        pid=ops.pid,
-    )
-    async with build_control_server(ctx):
-        await asyncio.Event().wait()
-
-
 def _tend_once(containment: Containment, running: list[tuple[str, int]]) -> None:
     for instance_id, pid in running:
         containment.refresh(instance_id, pid)
@@ -297,4 +276,4 @@ async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:
         await asyncio.wait(tasks)
 
 
-__all__ = ["ExtraService", "Operations", "control_socket_service"]
+__all__ = ["ExtraService", "Operations"]

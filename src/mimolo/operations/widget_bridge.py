@@ -31,7 +31,7 @@ from mimolo.artifact_files import open_artifact
 from mimolo.dataroot import DataRoot
 from mimolo.errors import ArtifactError, WidgetError
 from mimolo.operations.artifact_tokens import ArtifactTokenStore
-from mimolo.operations.ipc_context import DiagnosticsAPI
+from mimolo.operations.diagnostics import DiagnosticsAPI
 from mimolo.protocol.commands import AgentCommand, WidgetActionCommand, WidgetRenderCommand
 from mimolo.protocol.messages import AckMessage, AgentMessage, ErrorMessage, WidgetFrameMessage
 

@@ -27,6 +27,14 @@ import msgspec
 from mimolo import APP_VERSION, PROTOCOL_VERSION
 from mimolo.dataroot import ensure_private_dir
 from mimolo.errors import DataRootError, MimoloError
+from mimolo.ipc.server.connection import Connection, ConnectionTable, Dropped
+from mimolo.ipc.server.registry import (
+    Command,
+    CommandRegistry,
+    InvalidField,
+    NoParams,
+    current_fields,
+)
 from mimolo.ipc.types import (
     API_VERSION,
     MAX_REQUEST_BYTES,
@@ -36,13 +44,6 @@ from mimolo.ipc.types import (
     error_response,
     field_of,
     ok_response,
-)
-from mimolo.operations.control_connection import Connection, ConnectionTable, Dropped
-from mimolo.operations.control_registry import (
-    Command,
-    CommandRegistry,
-    InvalidField,
-    NoParams,
 )
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class HelloParams(msgspec.Struct, forbid_unknown_fields=True):
     api_version: int = API_VERSION
 
 
-class ControlServer:
+class IpcServer:
     """Serves one ``CommandRegistry`` on ``socket_path`` until ``aclose``."""
 
     def __init__(
@@ -162,7 +163,7 @@ class ControlServer:
             with contextlib.suppress(FileNotFoundError):
                 self.socket_path.unlink()
 
-    async def __aenter__(self) -> ControlServer:
+    async def __aenter__(self) -> IpcServer:
         await self.start()
         return self
 
@@ -348,7 +349,7 @@ class ControlServer:
         if command.mutating and self.shutting_down:
             return error_response(cmd, request_id, "shutting_down", "Operations is shutting down")
         try:
-            params = msgspec.convert(fields, command.params, strict=True)
+            params = msgspec.convert(current_fields(fields), command.params, strict=True)
         except msgspec.ValidationError as exc:
             return error_response(cmd, request_id, "invalid_field", str(exc), field=field_of(exc))
         try:
@@ -366,4 +367,4 @@ class ControlServer:
         return ok_response(cmd, request_id, {} if data is None else data)
 
 
-__all__ = ["Command", "CommandRegistry", "ControlServer", "InvalidField", "NoParams"]
+__all__ = ["Command", "CommandRegistry", "IpcServer", "InvalidField", "NoParams"]

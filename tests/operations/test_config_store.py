@@ -43,7 +43,7 @@ def test_load_reads_the_file(store: ConfigStore) -> None:
 def test_add_keeps_comments_and_writes_0600(store: ConfigStore) -> None:
     config = store.add_instance(
         "second",
-        InstanceConfig(template="agent_example", label="Second", params={"seed": 3}),
+        InstanceConfig(plugin_id="agent_example", instance_label="Second", params={"seed": 3}),
     )
     text = store.path.read_text()
     assert text.startswith(ORIGINAL.rstrip("\n"))  # nothing before it touched
@@ -56,8 +56,8 @@ def test_add_keeps_comments_and_writes_0600(store: ConfigStore) -> None:
 def test_replace_changes_only_what_changed(store: ConfigStore) -> None:
     current = store.load().instances["example-a"]
     updated = InstanceConfig(
-        template=current.template,
-        label="Example A (renamed)",
+        plugin_id=current.plugin_id,
+        instance_label="Example A (renamed)",
         enabled=True,
         params={"mode": "passive", "seed": 9},
     )
@@ -74,7 +74,9 @@ def test_replace_changes_only_what_changed(store: ConfigStore) -> None:
 def test_replace_drops_removed_params_and_none_values(store: ConfigStore) -> None:
     store.replace_instance(
         "example-a",
-        InstanceConfig(template="agent_example", label="A", flush_interval_s=None, params={}),
+        InstanceConfig(
+            plugin_id="agent_example", instance_label="A", flush_interval_s=None, params={}
+        ),
     )
     text = store.path.read_text()
     assert "mode =" not in text
@@ -82,7 +84,7 @@ def test_replace_drops_removed_params_and_none_values(store: ConfigStore) -> Non
 
 
 def test_remove_keeps_the_rest(store: ConfigStore) -> None:
-    store.add_instance("b", InstanceConfig(template="agent_example", label="B"))
+    store.add_instance("b", InstanceConfig(plugin_id="agent_example", instance_label="B"))
     store.remove_instance("example-a")
     text = store.path.read_text()
     assert "[instances.example-a]" not in text
@@ -93,16 +95,19 @@ def test_remove_keeps_the_rest(store: ConfigStore) -> None:
 @pytest.mark.parametrize(
     ("instance", "key"),
     [
-        (InstanceConfig(template="nope", label="X"), "instances.x.template"),
+        (InstanceConfig(plugin_id="nope", instance_label="X"), "instances.x.plugin_id"),
         (
-            InstanceConfig(template="agent_example", label="X", params={"seed": -1}),
+            InstanceConfig(plugin_id="agent_example", instance_label="X", params={"seed": -1}),
             "instances.x.params.seed",
         ),
         (
-            InstanceConfig(template="agent_example", label="X", params={"bogus": 1}),
+            InstanceConfig(plugin_id="agent_example", instance_label="X", params={"bogus": 1}),
             "instances.x.params.bogus",
         ),
-        (InstanceConfig(template="agent_example", label=""), "instances.x.label"),
+        (
+            InstanceConfig(plugin_id="agent_example", instance_label=""),
+            "instances.x.instance_label",
+        ),
     ],
 )
 def test_invalid_changes_are_refused_and_nothing_is_written(
@@ -111,20 +116,24 @@ def test_invalid_changes_are_refused_and_nothing_is_written(
     before = store.path.read_bytes()
     with pytest.raises(ConfigError) as info:
         store.add_instance("x", instance)
-    assert info.value.key == key
+    assert info.value.field == key
     assert store.path.read_bytes() == before
 
 
 def test_duplicate_and_bad_ids_are_refused(store: ConfigStore) -> None:
     with pytest.raises(ConfigError, match="already exists"):
-        store.add_instance("example-a", InstanceConfig(template="agent_example", label="A"))
+        store.add_instance(
+            "example-a", InstanceConfig(plugin_id="agent_example", instance_label="A")
+        )
     with pytest.raises(ConfigError) as info:
-        store.add_instance("../evil", InstanceConfig(template="agent_example", label="A"))
+        store.add_instance("../evil", InstanceConfig(plugin_id="agent_example", instance_label="A"))
     assert info.value.code == "invalid_id"
     with pytest.raises(ConfigError):
         store.remove_instance("absent")
     with pytest.raises(ConfigError):
-        store.replace_instance("absent", InstanceConfig(template="agent_example", label="A"))
+        store.replace_instance(
+            "absent", InstanceConfig(plugin_id="agent_example", instance_label="A")
+        )
 
 
 def test_syntax_error_is_reported_with_the_file(store: ConfigStore) -> None:
@@ -135,7 +144,7 @@ def test_syntax_error_is_reported_with_the_file(store: ConfigStore) -> None:
 
 def test_missing_file_starts_a_commented_document(tmp_path: Path) -> None:
     store = ConfigStore(tmp_path / "operations" / "agent_config.toml")
-    store.add_instance("a", InstanceConfig(template="agent_example", label="A"))
+    store.add_instance("a", InstanceConfig(plugin_id="agent_example", instance_label="A"))
     text = store.path.read_text()
     assert text.startswith("# MiMoLo agent configuration")
     assert list(store.load().instances) == ["a"]

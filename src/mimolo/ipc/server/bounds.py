@@ -14,8 +14,8 @@ from typing import Any, Final
 
 import msgspec
 
+from mimolo.ipc.server.registry import InvalidField
 from mimolo.ipc.types import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES
-from mimolo.operations.control_registry import InvalidField
 
 METRICS_MAX_KEYS: Final = 64
 METRICS_MAX_BYTES: Final = 8 * 1024
@@ -30,7 +30,7 @@ METRICS_MARKER: Final = "_truncated"
 
 # Fields a reader needs to tell instances apart and to decode a state; never dropped.
 IDENTITY_FIELDS: Final = frozenset(
-    {"instance_id", "plugin_id", "template", "label", "enabled", "state", "health"}
+    {"instance_id", "plugin_id", "instance_label", "enabled", "state", "health"}
 )
 
 _encoder: Final = msgspec.json.Encoder()

@@ -16,8 +16,7 @@ import pytest
 
 from mimolo.dataroot import DataRoot
 from mimolo.ipc import OpsClient, request_pages, request_pages_sync
-from mimolo.ipc.types import MAX_RESPONSE_BYTES
-from mimolo.operations.ipc_bounds import (
+from mimolo.ipc.server.bounds import (
     ITEM_MAX_BYTES,
     METRICS_MARKER,
     METRICS_MAX_BYTES,
@@ -29,7 +28,9 @@ from mimolo.operations.ipc_bounds import (
     size_of,
     to_record,
 )
+from mimolo.ipc.types import MAX_RESPONSE_BYTES
 
+from .._support import RawClient
 from ._ops_fakes import (
     FakeDiagnostics,
     full_state,
@@ -38,7 +39,6 @@ from ._ops_fakes import (
     short_root,
     write_instances,
 )
-from ._support import RawClient
 
 INSTANCES = 250
 

@@ -11,12 +11,12 @@ import pytest
 
 from mimolo.agents.catalog import builtin_templates
 from mimolo.dataroot import DataRoot
-from mimolo.ipc import OpsClient, RemoteError
+from mimolo.errors import RemoteError
+from mimolo.ipc import OpsClient
+from mimolo.ipc.server.api import build_server
+from mimolo.ipc.server.context import IpcContext
 from mimolo.operations.config_store import ConfigStore
-from mimolo.operations.ipc_api import build_control_server
-from mimolo.operations.ipc_context import IpcContext
-
-from .harness import FAST_SETTINGS, Harness, ledger_records, resolver, running
+from operations.harness import FAST_SETTINGS, Harness, ledger_records, resolver, running
 
 pytestmark = pytest.mark.anyio
 
@@ -71,7 +71,7 @@ async def ops(data_root: DataRoot) -> AsyncIterator[Ops]:
             templates=builtin_templates,
             request_shutdown=shutdown.set,
         )
-        async with build_control_server(ctx), OpsClient(data_root.socket_path) as client:
+        async with build_server(ctx), OpsClient(data_root.socket_path) as client:
             await harness.until_state("example-a", "running")
             yield Ops(harness, client, store, data_root, shutdown)
 

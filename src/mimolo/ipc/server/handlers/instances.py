@@ -28,7 +28,7 @@ def template_for(templates: Mapping[str, AgentTemplate], plugin_id: str) -> Agen
         known = ", ".join(sorted(templates)) or "none"
         raise ConfigError(
             f"unknown template {plugin_id!r} (known: {known})",
-            key="template",
+            field="plugin_id",
             code="unknown_template",
         )
     return template
@@ -42,13 +42,13 @@ def checked_params(template: AgentTemplate, given: Mapping[str, Any]) -> dict[st
 
 def check_instance(instance: InstanceConfig, template: AgentTemplate) -> InstanceConfig:
     """Validate every field of an instance against its template; params canonicalised."""
-    check_label(instance.label, "label")
+    check_label(instance.instance_label, "instance_label")
     if instance.client_id is not None:
         check_slug(instance.client_id, "client_id")
     for name in POSITIVE_FIELDS:
         value = getattr(instance, name)
         if value is not None and not value > 0:
-            raise ConfigError("must be greater than 0", key=name)
+            raise ConfigError("must be greater than 0", field=name)
     return msgspec.structs.replace(instance, params=checked_params(template, instance.params))
 
 

@@ -15,11 +15,11 @@ from typing import Any
 from mimolo.agents.catalog import builtin_templates
 from mimolo.dataroot import DataRoot
 from mimolo.errors import MimoloError
+from mimolo.ipc.server.api import build_server
+from mimolo.ipc.server.context import IpcContext
+from mimolo.ipc.server.socket_server import IpcServer
 from mimolo.operations.agent_state import AgentState
 from mimolo.operations.config_store import ConfigStore
-from mimolo.operations.control_server import ControlServer
-from mimolo.operations.ipc_api import build_control_server
-from mimolo.operations.ipc_context import IpcContext
 from mimolo.protocol.config_schema import AgentConfig
 
 
@@ -28,7 +28,7 @@ def huge_state(instance_id: str, metrics_bytes: int = 600 * 1024, **fields: Any)
     return AgentState(
         instance_id=instance_id,
         plugin_id="agent_example",
-        label=f"Label {instance_id}",
+        instance_label=f"Label {instance_id}",
         enabled=True,
         state="running",
         health="healthy",
@@ -45,7 +45,7 @@ def full_state(instance_id: str) -> AgentState:
     return AgentState(
         instance_id=instance_id,
         plugin_id="agent_example",
-        label=f"Label {instance_id}",
+        instance_label=f"Label {instance_id}",
         enabled=True,
         state="backoff",
         health="degraded",
@@ -151,7 +151,7 @@ async def serving(
     extra: dict[str, Any] | None = None,
     supervisor: FakeSupervisor | None = None,
     **options: Any,
-) -> AsyncIterator[ControlServer]:
+) -> AsyncIterator[IpcServer]:
     """The real registry and control server at ``root``'s socket over ``states``."""
     ctx = IpcContext(
         data_root=root,
@@ -163,5 +163,5 @@ async def serving(
         status_extra=lambda: dict(extra or {}),
         started_at="2026-03-04T09:00:00.000Z",
     )
-    async with build_control_server(ctx, **options) as server:
+    async with build_server(ctx, **options) as server:
         yield server

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from mimolo.errors import MimoloError
+from mimolo.protocol.config_schema import LEGACY_INSTANCE_KEYS
 
 Handler = Callable[[Any], Awaitable[Any]]
 
@@ -25,6 +26,19 @@ class InvalidField(MimoloError):
     def __init__(self, key: str, message: str) -> None:
         super().__init__(f"{key}: {message}")
         self.key = key
+
+
+def current_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` with legacy names mapped to today's (both given: an invalid field)."""
+    if not LEGACY_INSTANCE_KEYS.keys() & fields.keys():
+        return fields
+    out = dict(fields)
+    for old, new in LEGACY_INSTANCE_KEYS.items():
+        if old in out:
+            if new in out:
+                raise InvalidField(old, f"give {new!r} (or its old name {old!r}), not both")
+            out[new] = out.pop(old)
+    return out
 
 
 class NoParams(msgspec.Struct, forbid_unknown_fields=True):
@@ -66,4 +80,11 @@ class CommandRegistry:
         return sorted(self._commands)
 
 
-__all__ = ["Command", "CommandRegistry", "Handler", "InvalidField", "NoParams"]
+__all__ = [
+    "Command",
+    "CommandRegistry",
+    "Handler",
+    "InvalidField",
+    "NoParams",
+    "current_fields",
+]

@@ -14,9 +14,9 @@ from typing import Any, Final
 import msgspec
 
 from mimolo.errors import MimoloError, WidgetError
+from mimolo.ipc.server.context import IpcContext, resolve
+from mimolo.ipc.server.socket_server import CommandRegistry, InvalidField
 from mimolo.operations.artifact_tokens import ArtifactTokenStore
-from mimolo.operations.control_server import CommandRegistry, InvalidField
-from mimolo.operations.ipc_context import IpcContext, resolve
 from mimolo.operations.widget_bridge import WidgetBridge
 from mimolo.slugs import check_slug
 

@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from mimolo.operations.control_server import ControlServer
+from mimolo.ipc.server.socket_server import IpcServer
 
-from ._support import RawClient, make_registry
+from .._support import RawClient, make_registry
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_twenty_concurrent_clients(server: ControlServer) -> None:
+async def test_twenty_concurrent_clients(server: IpcServer) -> None:
     async def one(n: int) -> list[str]:
         client = await RawClient.open(server.socket_path)
         try:
@@ -40,7 +40,7 @@ async def test_twenty_concurrent_clients(server: ControlServer) -> None:
     assert results == [[f"{n}-{i}" for i in range(10)] for n in range(20)]
 
 
-async def test_a_client_that_never_reads_does_not_delay_others(server: ControlServer) -> None:
+async def test_a_client_that_never_reads_does_not_delay_others(server: IpcServer) -> None:
     hog = await RawClient.open(server.socket_path)
     request = b'{"cmd":"blob","size":60000}\n'
     dropped = asyncio.Event()
@@ -77,7 +77,7 @@ async def test_a_client_that_never_reads_does_not_delay_others(server: ControlSe
     assert len(server._connections) <= 1
 
 
-async def test_client_disconnect_mid_request_is_harmless(server: ControlServer) -> None:
+async def test_client_disconnect_mid_request_is_harmless(server: IpcServer) -> None:
     client = await RawClient.open(server.socket_path)
     await client.send(b'{"cmd":"sleep","seconds":0.5}\n{"cmd":"ping"')
     await client.close()
@@ -117,7 +117,7 @@ def open_dir() -> Iterator[Path]:
 async def test_peer_of_another_uid_is_refused(open_dir: Path) -> None:
     refused: list[dict[str, Any]] = []
     path = open_dir / "ops" / "ops.sock"
-    async with ControlServer(path, make_registry(), on_peer_refused=refused.append):
+    async with IpcServer(path, make_registry(), on_peer_refused=refused.append):
         # Loosen the file permissions for this test only, so the refusal we see comes
         # from the peer-credential check, not from the filesystem.
         os.chmod(path.parent, 0o711)

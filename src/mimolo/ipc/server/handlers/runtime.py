@@ -9,9 +9,9 @@ from typing import Any, Final, Literal
 import msgspec
 
 from mimolo import APP_VERSION, PROTOCOL_VERSION
+from mimolo.ipc.server.context import IpcContext, resolve
+from mimolo.ipc.server.socket_server import CommandRegistry, InvalidField
 from mimolo.ipc.types import API_VERSION, utc_now_iso
-from mimolo.operations.control_server import CommandRegistry, InvalidField
-from mimolo.operations.ipc_context import IpcContext, resolve
 from mimolo.slugs import check_slug
 
 log = logging.getLogger(__name__)

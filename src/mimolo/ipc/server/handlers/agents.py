@@ -15,16 +15,16 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from mimolo.errors import ConfigError, MimoloError
-from mimolo.operations.control_server import CommandRegistry
-from mimolo.operations.ipc_bounds import PageParams, bound_item, paged, to_record
-from mimolo.operations.ipc_context import IpcContext, resolve
-from mimolo.operations.ipc_provision import (
+from mimolo.ipc.server.bounds import PageParams, bound_item, paged, to_record
+from mimolo.ipc.server.context import IpcContext, resolve
+from mimolo.ipc.server.handlers.instances import (
     check_instance,
     copy_label,
     instance_view,
     new_instance_id,
     template_for,
 )
+from mimolo.ipc.server.socket_server import CommandRegistry
 from mimolo.protocol.config_schema import AgentConfig, InstanceConfig
 from mimolo.protocol.params import validate_params
 from mimolo.slugs import check_slug
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 # Changes an agent only sees when it starts (env and config are read at launch).
 RESTART_FIELDS = frozenset(
-    {"label", "params", "client_id", "heartbeat_interval_s", "cpu_budget_percent"}
+    {"instance_label", "params", "client_id", "heartbeat_interval_s", "cpu_budget_percent"}
 )
 
 
@@ -42,8 +42,8 @@ class InstanceParams(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class AddInstanceParams(msgspec.Struct, forbid_unknown_fields=True):
-    template: str
-    label: str
+    plugin_id: str
+    instance_label: str
     params: dict[str, Any] = {}
     enabled: bool = True
     client_id: str | None = None
@@ -55,13 +55,13 @@ class AddInstanceParams(msgspec.Struct, forbid_unknown_fields=True):
 
 class DuplicateInstanceParams(msgspec.Struct, forbid_unknown_fields=True):
     instance_id: str
-    label: str | None = None
+    instance_label: str | None = None
     new_instance_id: str | None = None
 
 
 class UpdateInstanceParams(msgspec.Struct, forbid_unknown_fields=True):
     instance_id: str
-    label: str | UnsetType = UNSET
+    instance_label: str | UnsetType = UNSET
     params: dict[str, Any] | UnsetType = UNSET
     enabled: bool | UnsetType = UNSET
     client_id: str | UnsetType | None = UNSET
@@ -144,11 +144,11 @@ def register(registry: CommandRegistry, ctx: IpcContext) -> None:
     async def add_agent_instance(params: AddInstanceParams) -> dict[str, Any]:
         """Provision a new instance from a template; answers its real id and config."""
         templates = ctx.templates()
-        template = template_for(templates, params.template)
+        template = template_for(templates, params.plugin_id)
         instance = check_instance(
             InstanceConfig(
-                template=params.template,
-                label=params.label,
+                plugin_id=params.plugin_id,
+                instance_label=params.instance_label,
                 enabled=params.enabled,
                 flush_interval_s=params.flush_interval_s,
                 heartbeat_interval_s=params.heartbeat_interval_s,
@@ -168,17 +168,17 @@ def register(registry: CommandRegistry, ctx: IpcContext) -> None:
         if requested_id is not None:
             instance_id = check_slug(requested_id, "instance_id")
             if instance_id in current.instances:
-                raise ConfigError("is already in use", key="instance_id", code="invalid_id")
+                raise ConfigError("is already in use", field="instance_id", code="invalid_id")
         else:
             instance_id = new_instance_id(
-                instance.label,
+                instance.instance_label,
                 current.instances,
-                fallback=instance.template.replace("_", "-"),
-                exists=lambda i: ctx.data_root.instance_dir(instance.template, i).exists(),
+                fallback=instance.plugin_id.replace("_", "-"),
+                exists=lambda i: ctx.data_root.instance_dir(instance.plugin_id, i).exists(),
             )
         config = ctx.store.add_instance(instance_id, instance)
         applied = await apply(config)
-        ctx.audit(action, instance_id=instance_id, template=instance.template, **audit)
+        ctx.audit(action, instance_id=instance_id, plugin_id=instance.plugin_id, **audit)
         return {
             "instance_id": instance_id,
             "config": instance_view(instance_id, config.instances[instance_id]),
@@ -190,12 +190,14 @@ def register(registry: CommandRegistry, ctx: IpcContext) -> None:
         """Copy an instance (template, params, settings) under a new label and id."""
         async with ctx.config_lock:
             config, source = configured(params.instance_id)
-            labels = {i.label for i in config.instances.values()}
-            label = params.label if params.label is not None else copy_label(source.label, labels)
-            template = template_for(ctx.templates(), source.template)
+            labels = {i.instance_label for i in config.instances.values()}
+            label = params.instance_label
+            if label is None:
+                label = copy_label(source.instance_label, labels)
+            template = template_for(ctx.templates(), source.plugin_id)
             stored = ctx.store.stored_params(params.instance_id)
             instance = check_instance(
-                msgspec.structs.replace(source, label=label, params=stored), template
+                msgspec.structs.replace(source, instance_label=label, params=stored), template
             )
             return await _provision(
                 params.new_instance_id,
@@ -218,7 +220,7 @@ def register(registry: CommandRegistry, ctx: IpcContext) -> None:
             ctx.audit(
                 "remove_agent_instance",
                 instance_id=params.instance_id,
-                template=instance.template,
+                plugin_id=instance.plugin_id,
             )
             return {
                 "instance_id": params.instance_id,
@@ -232,7 +234,7 @@ def register(registry: CommandRegistry, ctx: IpcContext) -> None:
             _, current = configured(params.instance_id)
             changes: dict[str, Any] = {}
             for name in (
-                "label",
+                "instance_label",
                 "enabled",
                 "client_id",
                 "flush_interval_s",
@@ -250,7 +252,7 @@ def register(registry: CommandRegistry, ctx: IpcContext) -> None:
                     else:
                         merged[key] = value
                 changes["params"] = merged
-            template = template_for(ctx.templates(), current.template)
+            template = template_for(ctx.templates(), current.plugin_id)
             stored = msgspec.structs.replace(
                 current, params=ctx.store.stored_params(params.instance_id)
             )

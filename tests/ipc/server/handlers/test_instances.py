@@ -10,14 +10,14 @@ from hypothesis import strategies as st
 
 from mimolo.agents.catalog import builtin_templates
 from mimolo.errors import ConfigError
-from mimolo.operations.ipc_provision import (
+from mimolo.ipc.server.handlers.instances import (
     check_instance,
     checked_params,
     copy_label,
     new_instance_id,
     template_for,
 )
-from mimolo.operations.ipc_runtime import DiagnosticsTailParams, agent_counts, select_tail
+from mimolo.ipc.server.handlers.runtime import DiagnosticsTailParams, agent_counts, select_tail
 from mimolo.protocol.config_schema import InstanceConfig
 from mimolo.slugs import is_slug
 
@@ -48,7 +48,7 @@ def test_template_for_names_the_known_templates() -> None:
     with pytest.raises(ConfigError) as info:
         template_for(builtin_templates(), "nope")
     assert info.value.code == "unknown_template"
-    assert info.value.key == "template"
+    assert info.value.field == "template"
     assert "agent_example" in info.value.message
 
 
@@ -77,7 +77,7 @@ def test_check_instance_refusals_name_the_key(changes: dict[str, Any], key: str)
     base: dict[str, Any] = {"template": "agent_example", "label": "Desk", **changes}
     with pytest.raises(ConfigError) as info:
         check_instance(InstanceConfig(**base), EXAMPLE)
-    assert info.value.key == key
+    assert info.value.field == key
 
 
 def _records() -> list[dict[str, Any]]:

@@ -12,9 +12,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mimolo.operations.control_server import ControlServer
+from mimolo.ipc.server.socket_server import IpcServer
 
-from ._support import RawClient, make_registry
+from .._support import RawClient, make_registry
 
 TEXTS = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40)
 
@@ -22,7 +22,7 @@ TEXTS = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40)
 async def _exchange(texts: list[str], cuts: list[int]) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="mimolo-prop-") as tmp:
         path = Path(tmp) / "ops.sock"
-        async with ControlServer(path, make_registry()):
+        async with IpcServer(path, make_registry()):
             client = await RawClient.open(path)
             try:
                 stream = b"".join(

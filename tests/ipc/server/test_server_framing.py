@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from mimolo import APP_VERSION
+from mimolo.ipc.server.socket_server import IpcServer
 from mimolo.ipc.types import API_VERSION, MAX_REQUEST_BYTES
-from mimolo.operations.control_server import ControlServer
 
-from ._support import RawClient, make_registry
+from .._support import RawClient, make_registry
 
 pytestmark = pytest.mark.anyio
 
@@ -188,7 +188,7 @@ async def test_slow_request_does_not_block_the_next_on_the_same_connection(
     assert (await raw.recv())["request_id"] == "slow"
 
 
-async def test_socket_is_owner_only(server: ControlServer) -> None:
+async def test_socket_is_owner_only(server: IpcServer) -> None:
     mode = server.socket_path.stat().st_mode
     assert stat.S_ISSOCK(mode)
     assert stat.S_IMODE(mode) == 0o600
@@ -203,17 +203,17 @@ async def test_stale_socket_is_replaced_and_removed_on_close(socket_path: Path) 
     stale.bind(str(socket_path))
     stale.close()  # bound but nobody listening: a leftover from a crash
     assert socket_path.exists()
-    async with ControlServer(socket_path, make_registry()):
+    async with IpcServer(socket_path, make_registry()):
         client = await RawClient.open(socket_path)
         assert (await client.ask({"cmd": "ping"}))["ok"] is True
         await client.close()
     assert not socket_path.exists()
 
 
-async def test_a_live_server_is_never_unlinked(server: ControlServer) -> None:
+async def test_a_live_server_is_never_unlinked(server: IpcServer) -> None:
     from mimolo.errors import DataRootError
 
-    second = ControlServer(server.socket_path, make_registry())
+    second = IpcServer(server.socket_path, make_registry())
     with pytest.raises(DataRootError):
         await second.start()
     client = await RawClient.open(server.socket_path)
@@ -227,12 +227,12 @@ async def test_a_non_socket_file_is_not_deleted(socket_path: Path) -> None:
     socket_path.parent.mkdir(mode=0o700)
     socket_path.write_text("precious")
     with pytest.raises(DataRootError):
-        await ControlServer(socket_path, make_registry()).start()
+        await IpcServer(socket_path, make_registry()).start()
     assert socket_path.read_text() == "precious"
 
 
 async def test_mutating_commands_refused_while_shutting_down(
-    server: ControlServer, raw: RawClient
+    server: IpcServer, raw: RawClient
 ) -> None:
     server.shutting_down = True
     answer = await raw.ask({"cmd": "mutate"})
@@ -240,7 +240,7 @@ async def test_mutating_commands_refused_while_shutting_down(
     assert (await raw.ask({"cmd": "ping"}))["ok"] is True
 
 
-async def test_umask_is_restored(server: ControlServer) -> None:
+async def test_umask_is_restored(server: IpcServer) -> None:
     current = os.umask(0o022)
     os.umask(current)
     assert current != 0o177

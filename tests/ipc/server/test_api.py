@@ -18,7 +18,8 @@ import pytest
 from mimolo.dataroot import DataRoot
 from mimolo.errors import OperationsUnavailable
 from mimolo.ipc import OpsClient
-from mimolo.operations.service import Operations, control_socket_service
+from mimolo.ipc.server.api import control_socket_service
+from mimolo.operations.service import Operations
 
 pytestmark = pytest.mark.anyio
 

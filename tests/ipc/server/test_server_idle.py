@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from mimolo.operations.control_server import ControlServer
+from mimolo.ipc.server.socket_server import IpcServer
 
-from ._support import RawClient, make_registry
+from .._support import RawClient, make_registry
 
 pytestmark = pytest.mark.anyio
 
@@ -43,7 +43,7 @@ async def still_open(client: RawClient) -> bool:
 
 
 async def test_an_idle_connection_is_closed(socket_path: Path) -> None:
-    async with ControlServer(socket_path, make_registry(), idle_timeout_s=0.3) as server:
+    async with IpcServer(socket_path, make_registry(), idle_timeout_s=0.3) as server:
         idle = await RawClient.open(socket_path)
         assert await closed_by_server(idle)
         await idle.close()
@@ -55,7 +55,7 @@ async def test_an_idle_connection_is_closed(socket_path: Path) -> None:
 
 
 async def test_a_connection_waiting_for_a_slow_answer_is_not_idle(socket_path: Path) -> None:
-    async with ControlServer(socket_path, make_registry(), idle_timeout_s=0.2):
+    async with IpcServer(socket_path, make_registry(), idle_timeout_s=0.2):
         client = await RawClient.open(socket_path)
         answer = await client.ask({"cmd": "sleep", "seconds": 1.5, "request_id": "slow"})
         assert (answer["ok"], answer["request_id"]) == (True, "slow")
@@ -65,7 +65,7 @@ async def test_a_connection_waiting_for_a_slow_answer_is_not_idle(socket_path: P
 
 
 async def test_requests_keep_a_connection_open(socket_path: Path) -> None:
-    async with ControlServer(socket_path, make_registry(), idle_timeout_s=10.0):
+    async with IpcServer(socket_path, make_registry(), idle_timeout_s=10.0):
         client = await RawClient.open(socket_path)
         for i in range(20):
             assert (await client.ask({"cmd": "ping", "request_id": i}))["request_id"] == i
@@ -73,7 +73,7 @@ async def test_requests_keep_a_connection_open(socket_path: Path) -> None:
 
 
 async def test_a_full_server_closes_the_longest_idle_connection(socket_path: Path) -> None:
-    async with ControlServer(
+    async with IpcServer(
         socket_path, make_registry(), max_connections=3, evict_grace_s=0.0
     ) as server:
         first = await RawClient.open(socket_path)
@@ -95,7 +95,7 @@ async def test_a_full_server_closes_the_longest_idle_connection(socket_path: Pat
 async def test_a_connection_in_the_middle_of_a_request_is_never_evicted(
     socket_path: Path,
 ) -> None:
-    async with ControlServer(socket_path, make_registry(), max_connections=2, evict_grace_s=0.0):
+    async with IpcServer(socket_path, make_registry(), max_connections=2, evict_grace_s=0.0):
         waiting = await RawClient.open(socket_path)
         await waiting.send(b'{"cmd":"sleep","seconds":2,"request_id":"w"}\n')
         await asyncio.sleep(0.2)
@@ -111,7 +111,7 @@ async def test_a_connection_in_the_middle_of_a_request_is_never_evicted(
 
 
 async def test_a_request_in_transit_is_never_evicted(socket_path: Path) -> None:
-    async with ControlServer(socket_path, make_registry(), max_connections=1, evict_grace_s=0.5):
+    async with IpcServer(socket_path, make_registry(), max_connections=1, evict_grace_s=0.5):
         fresh = await RawClient.open(socket_path)
         await asyncio.sleep(0.1)
         newcomer = await RawClient.open(socket_path)  # within the grace: fresh stays
@@ -123,7 +123,7 @@ async def test_a_request_in_transit_is_never_evicted(socket_path: Path) -> None:
 
 
 async def test_busy_only_when_every_connection_waits_for_an_answer(socket_path: Path) -> None:
-    async with ControlServer(socket_path, make_registry(), max_connections=2, evict_grace_s=0.0):
+    async with IpcServer(socket_path, make_registry(), max_connections=2, evict_grace_s=0.0):
         a = await RawClient.open(socket_path)
         b = await RawClient.open(socket_path)
         for client in (a, b):
@@ -150,13 +150,13 @@ def many_files() -> None:
 
 
 @pytest.fixture
-async def crowded(socket_path: Path, many_files: None) -> AsyncIterator[ControlServer]:
-    async with ControlServer(socket_path, make_registry(), drain_timeout_s=2.0) as server:
+async def crowded(socket_path: Path, many_files: None) -> AsyncIterator[IpcServer]:
+    async with IpcServer(socket_path, make_registry(), drain_timeout_s=2.0) as server:
         yield server
 
 
 async def test_ping_answers_with_500_idle_clients_and_one_that_never_reads(
-    crowded: ControlServer,
+    crowded: IpcServer,
 ) -> None:
     path = crowded.socket_path
     idle: list[RawClient] = []

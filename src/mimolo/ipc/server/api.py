@@ -1,0 +1,59 @@
+"""Assembles the control API: every command family on one registry, served on the socket."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from mimolo.agents.catalog import builtin_templates
+from mimolo.ipc.server.context import IpcContext
+from mimolo.ipc.server.handlers import agents as ipc_agents
+from mimolo.ipc.server.handlers import runtime as ipc_runtime
+from mimolo.ipc.server.handlers import widgets as ipc_widgets
+from mimolo.ipc.server.socket_server import CommandRegistry, IpcServer
+from mimolo.operations.config_store import ConfigStore
+from mimolo.operations.service import Operations
+
+
+def build_registry(ctx: IpcContext) -> CommandRegistry:
+    """The runtime and agent command families bound to ``ctx``."""
+    registry = CommandRegistry()
+    ipc_runtime.register(registry, ctx)
+    ipc_agents.register(registry, ctx)
+    # Widget commands; hooks a WidgetBridge into the supervisor (owned by the widgets issue).
+    ipc_widgets.register(registry, ctx)
+    return registry
+
+
+def build_server(ctx: IpcContext, **options: Any) -> IpcServer:
+    """A ``IpcServer`` at the data root's socket; refused peers leave an audit record."""
+
+    def peer_refused(peer: dict[str, Any]) -> None:
+        ctx.diagnostics.record("audit", level="warning", action="peer_refused", via="ipc", **peer)
+
+    return IpcServer(
+        ctx.data_root.socket_path,
+        build_registry(ctx),
+        on_peer_refused=peer_refused,
+        **options,
+    )
+
+
+async def control_socket_service(ops: Operations) -> None:
+    """Serve the control socket for ``ops`` until cancelled (an ``Operations`` extra service)."""
+    ctx = IpcContext(
+        data_root=ops.data_root,
+        supervisor=ops.supervisor,
+        store=ConfigStore(ops.data_root.config_path, ops.resolve),
+        diagnostics=ops.diagnostics,
+        templates=builtin_templates,
+        request_shutdown=ops.request_shutdown,
+        status_extra=ops.status_extra,
+        started_at=ops.started_at.isoformat().replace("+00:00", "Z"),
+        pid=ops.pid,
+    )
+    async with build_server(ctx):
+        await asyncio.Event().wait()
+
+
+__all__ = ["build_registry", "build_server", "control_socket_service"]

@@ -1,0 +1,1 @@
+"""One module per command family: each lists its commands for the registry."""
