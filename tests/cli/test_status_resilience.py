@@ -29,7 +29,7 @@ from ipc.server._ops_fakes import (
 )
 from mimolo.cli import cli
 from mimolo.dataroot import DataRoot
-from mimolo.ipc.server.registry import CommandRegistry
+from mimolo.ipc.server.registry import Command, CommandRegistry, NoParams
 from mimolo.ipc.server.socket_server import IpcServer
 from mimolo.operations.agent_state import AgentState
 from mimolo.operations.lock import OpsLock
@@ -164,12 +164,10 @@ async def test_instances_list_shows_snapshot_states_when_live_states_fail(
 
 
 async def test_status_falls_back_when_the_answer_is_too_large(running: Running) -> None:
-    registry = CommandRegistry()
-
-    async def get_status(_: object) -> dict[str, Any]:
+    async def get_status(_: object, __: NoParams) -> dict[str, Any]:
         return {"blob": "x" * (2 * 1024 * 1024)}
 
-    registry.add("get_status", get_status)
+    registry = CommandRegistry(None, [Command("get_status", NoParams, get_status)])
     async with IpcServer(running.root.socket_path, registry):
         result = await running.cli("status")
     assert result.exit_code == 0, result.output

@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 
 from mimolo.errors import MimoloError
-from mimolo.ipc.server.socket_server import CommandRegistry
+from mimolo.ipc.server.registry import Command, CommandRegistry, NoParams
 
 
 class EchoParams(msgspec.Struct, forbid_unknown_fields=True):
@@ -27,37 +27,45 @@ class SleepParams(msgspec.Struct, forbid_unknown_fields=True):
     seconds: float
 
 
-def make_registry() -> CommandRegistry:
+async def ping(_: object, __: NoParams) -> dict[str, Any]:
+    return {"pong": True}
+
+
+async def echo(_: object, params: EchoParams) -> dict[str, Any]:
+    return {"text": params.text * params.times}
+
+
+async def boom(_: object, __: NoParams) -> dict[str, Any]:
+    raise RuntimeError("handler bug")
+
+
+async def refuse(_: object, __: NoParams) -> dict[str, Any]:
+    raise MimoloError("nope", code="not_running")
+
+
+async def blob(_: object, params: BlobParams) -> dict[str, Any]:
+    return {"blob": "x" * params.size}
+
+
+async def sleep(_: object, params: SleepParams) -> dict[str, Any]:
+    await asyncio.sleep(params.seconds)
+    return {"slept": params.seconds}
+
+
+def make_registry() -> CommandRegistry[object]:
     """Commands that exercise the server: echo, fail, refuse, blob, sleep."""
-    registry = CommandRegistry()
-
-    async def ping(_: object) -> dict[str, Any]:
-        return {"pong": True}
-
-    async def echo(params: EchoParams) -> dict[str, Any]:
-        return {"text": params.text * params.times}
-
-    async def boom(_: object) -> dict[str, Any]:
-        raise RuntimeError("handler bug")
-
-    async def refuse(_: object) -> dict[str, Any]:
-        raise MimoloError("nope", code="not_running")
-
-    async def blob(params: BlobParams) -> dict[str, Any]:
-        return {"blob": "x" * params.size}
-
-    async def sleep(params: SleepParams) -> dict[str, Any]:
-        await asyncio.sleep(params.seconds)
-        return {"slept": params.seconds}
-
-    registry.add("ping", ping)
-    registry.add("echo", echo, EchoParams)
-    registry.add("boom", boom)
-    registry.add("refuse", refuse)
-    registry.add("blob", blob, BlobParams)
-    registry.add("sleep", sleep, SleepParams)
-    registry.add("mutate", ping, mutating=True)
-    return registry
+    return CommandRegistry(
+        None,
+        [
+            Command("ping", NoParams, ping),
+            Command("echo", EchoParams, echo),
+            Command("boom", NoParams, boom),
+            Command("refuse", NoParams, refuse),
+            Command("blob", BlobParams, blob),
+            Command("sleep", SleepParams, sleep),
+            Command("mutate", NoParams, ping, mutating=True),
+        ],
+    )
 
 
 class RawClient:

@@ -66,7 +66,7 @@ def _lifecycle(
             console.print(f"{verb} [bold]{instance_id}[/bold]: {state}")
         return
     if verb in ("start", "stop"):
-        done = call(data_dir, f"{verb}_monitors", timeout=_SLOW_TIMEOUT_S)
+        done = call(data_dir, f"{verb}_all_agents", timeout=_SLOW_TIMEOUT_S)
         agents = done["agents"]
         if done.get("next_offset") is not None:  # more instances than one answer holds
             agents = call_all(data_dir, "get_agent_states", "agents")

@@ -82,15 +82,18 @@ async def test_config_edits_survive_an_operations_restart(data_root: DataRoot) -
     data_root.config_path.write_text(CONFIG)
     async with operations(data_root), OpsClient(data_root.socket_path) as client:
         added = await client.request(
-            "add_agent_instance", template="agent_template", label="Laptop", params={"note": "hi"}
+            "add_agent_instance",
+            plugin_id="agent_template",
+            instance_label="Laptop",
+            params={"note": "hi"},
         )
         assert added["instance_id"] == "laptop"
-        await client.request("update_agent_instance", instance_id="desk", label="Desk 2")
+        await client.request("update_agent_instance", instance_id="desk", instance_label="Desk 2")
     text = data_root.config_path.read_text()
     assert text.startswith("# kept across restarts")
     async with operations(data_root) as ops, OpsClient(data_root.socket_path) as client:
         instances = (await client.request("get_agent_instances"))["instances"]
-        assert {i["instance_id"]: i["label"] for i in instances} == {
+        assert {i["instance_id"]: i["instance_label"] for i in instances} == {
             "desk": "Desk 2",
             "laptop": "Laptop",
         }

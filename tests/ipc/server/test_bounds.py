@@ -84,7 +84,7 @@ def test_long_texts_are_cut_and_oversized_fields_dropped() -> None:
     assert "more characters" in item["last_error"]
     assert "drop_counts" not in item
     assert {"last_error", "health_message", "drop_counts"} <= set(item["truncated"])
-    assert item["label"] == "Label noisy"  # identity fields are never dropped
+    assert item["instance_label"] == "Label noisy"  # identity fields are never dropped
 
 
 def test_items_within_the_caps_pass_unchanged() -> None:
@@ -157,8 +157,8 @@ async def test_250_instances_with_600_kib_metrics_fit_every_answer(root: DataRoo
             everything = await request_pages(client.request, "get_agent_states", "agents")
             assert len(everything["agents"]) == INSTANCES
             assert everything["next_offset"] is None
-            # start/stop_monitors answer the states too, within the bound
-            started = await client.request("start_monitors")
+            # start/stop_all_agents answer the states too, within the bound
+            started = await client.request("start_all_agents")
             assert started["agents"] and started["total"] == INSTANCES
         synced = await asyncio.to_thread(
             request_pages_sync, server.socket_path, "get_agent_states", "agents"

@@ -71,12 +71,7 @@ async def monitors(request: Request) -> Response:
     action = request.path_params["action"]
     if action not in ("start", "stop"):
         return json_error("unknown_action", f"unknown action {action!r}", status=404)
-    try:
-        data = await control_state(request).ops.request(f"{action}_monitors")
-    except IpcError as exc:
-        return json_error(
-            exc.code, exc.message, status=503 if exc.code == "ops_unavailable" else 400
-        )
+    data = await control_state(request).ops.request(f"{action}_all_agents")
     verb = "Started" if action == "start" else "Stopped"
     return json_ok(message=f"{verb} all monitors.", data=data)
 

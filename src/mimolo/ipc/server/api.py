@@ -1,4 +1,5 @@
-"""Assembles the control API: every command family on one registry, served on the socket."""
+"""Assembles the control API: every command family on one registry, served on the socket,
+and ``control_socket_service``, the ``Operations`` extra service the CLI composes in."""
 
 from __future__ import annotations
 
@@ -7,26 +8,24 @@ from typing import Any
 
 from mimolo.agents.catalog import builtin_templates
 from mimolo.ipc.server.context import IpcContext
-from mimolo.ipc.server.handlers import agents as ipc_agents
-from mimolo.ipc.server.handlers import runtime as ipc_runtime
-from mimolo.ipc.server.handlers import widgets as ipc_widgets
-from mimolo.ipc.server.socket_server import CommandRegistry, IpcServer
+from mimolo.ipc.server.handlers import COMMANDS
+from mimolo.ipc.server.handlers.widgets import build_bridge
+from mimolo.ipc.server.registry import CommandRegistry
+from mimolo.ipc.server.socket_server import IpcServer
 from mimolo.operations.config_store import ConfigStore
 from mimolo.operations.service import Operations
 
 
-def build_registry(ctx: IpcContext) -> CommandRegistry:
-    """The runtime and agent command families bound to ``ctx``."""
-    registry = CommandRegistry()
-    ipc_runtime.register(registry, ctx)
-    ipc_agents.register(registry, ctx)
-    # Widget commands; hooks a WidgetBridge into the supervisor (owned by the widgets issue).
-    ipc_widgets.register(registry, ctx)
-    return registry
+def build_registry(ctx: IpcContext) -> CommandRegistry[IpcContext]:
+    """Every command bound to ``ctx``; hooks a widget bridge into the supervisor if it has
+    none (widget commands answer ``widgets_unavailable`` when it cannot carry one)."""
+    if ctx.widgets is None:
+        ctx.widgets = build_bridge(ctx)
+    return CommandRegistry(ctx, COMMANDS)
 
 
 def build_server(ctx: IpcContext, **options: Any) -> IpcServer:
-    """A ``IpcServer`` at the data root's socket; refused peers leave an audit record."""
+    """An ``IpcServer`` at the data root's socket; refused peers leave an audit record."""
 
     def peer_refused(peer: dict[str, Any]) -> None:
         ctx.diagnostics.record("audit", level="warning", action="peer_refused", via="ipc", **peer)

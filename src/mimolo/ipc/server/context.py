@@ -1,8 +1,9 @@
 """What control-socket handlers may touch: the ``IpcContext`` handed to every command.
 
 Handlers never reach into Operations' internals directly; they use this small surface
-(the supervisor's documented methods, the config store, diagnostics, shutdown), so the
-command layer is testable and the service stays free to change its insides.
+(the supervisor's documented methods, the config store, diagnostics, the widget bridge,
+shutdown), so the command layer is testable and the service stays free to change its
+insides.
 """
 
 from __future__ import annotations
@@ -16,9 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mimolo.dataroot import DataRoot
+from mimolo.errors import MimoloError
+from mimolo.ipc.server.bounds import bound_item, to_record
 from mimolo.operations.config_store import ConfigStore
-from mimolo.protocol.config_schema import AgentConfig
+from mimolo.operations.diagnostics import DiagnosticsAPI
+from mimolo.operations.widget_bridge import WidgetBridge
+from mimolo.protocol.config_schema import AgentConfig, InstanceConfig
 from mimolo.protocol.templates import AgentTemplate
+from mimolo.slugs import check_slug
 
 
 class SupervisorAPI(Protocol):
@@ -35,16 +41,6 @@ class SupervisorAPI(Protocol):
     def state(self, instance_id: str) -> Any: ...
 
 
-class DiagnosticsAPI(Protocol):
-    """Diagnostics as the control API uses it: write one record, read the live tail."""
-
-    def record(
-        self, kind: str, *, instance_id: str | None = None, level: Any = None, **fields: Any
-    ) -> None: ...
-
-    def tail(self, limit: int = 200, *, instance_id: str | None = None) -> list[dict[str, Any]]: ...
-
-
 async def resolve(value: Any) -> Any:
     """Await ``value`` if the supervisor handed back an awaitable."""
     if inspect.isawaitable(value):
@@ -52,9 +48,17 @@ async def resolve(value: Any) -> Any:
     return value
 
 
+def unknown_instance(instance_id: str) -> MimoloError:
+    return MimoloError(f"no instance {instance_id!r} is configured", code="unknown_instance")
+
+
 @dataclass
 class IpcContext:
-    """Everything a command handler needs, passed in (so tests can build one)."""
+    """Everything a command handler needs, passed in (so tests can build one).
+
+    ``widgets`` is the supervisor's widget bridge; ``api.build_registry`` hooks one in when
+    the supervisor can carry it, and widget commands answer ``widgets_unavailable`` without.
+    """
 
     data_root: DataRoot
     supervisor: SupervisorAPI
@@ -67,6 +71,7 @@ class IpcContext:
     started_at: str = ""
     pid: int = field(default_factory=os.getpid)
     config_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    widgets: WidgetBridge | None = None
 
     def audit(self, action: str, **fields: Any) -> None:
         """A ``kind: "audit"`` breadcrumb for every config change made over IPC."""
@@ -75,5 +80,33 @@ class IpcContext:
     def uptime_s(self) -> float:
         return round(time.monotonic() - self.started_monotonic, 3)
 
+    def configured(self, instance_id: str) -> tuple[AgentConfig, InstanceConfig]:
+        """The stored config and the instance's entry, or ``unknown_instance``."""
+        check_slug(instance_id, "instance_id")
+        config = self.store.load()
+        instance = config.instances.get(instance_id)
+        if instance is None:
+            raise unknown_instance(instance_id)
+        return config, instance
 
-__all__ = ["DiagnosticsAPI", "IpcContext", "SupervisorAPI", "resolve"]
+    async def state_view(self, instance_id: str) -> dict[str, Any] | None:
+        """The instance's runtime state as answered (bounded), or None if it has none."""
+        try:
+            state = await resolve(self.supervisor.state(instance_id))
+        except MimoloError:
+            return None
+        return None if state is None else bound_item(to_record(state))
+
+    async def apply(self, config: AgentConfig, *, restart: bool = True) -> dict[str, str]:
+        """Apply ``config`` through the supervisor: instance id -> what it did."""
+        result = await resolve(self.supervisor.apply_config(config, restart=restart))
+        return dict(result or {})
+
+
+__all__ = [
+    "DiagnosticsAPI",
+    "IpcContext",
+    "SupervisorAPI",
+    "resolve",
+    "unknown_instance",
+]

@@ -1,31 +1,26 @@
-"""The control API's command table: names, field declarations and handlers.
+"""The control API's command table: each command's name, fields, handler and aliases.
 
-The server knows nothing about agents; command families (``ipc_runtime``, ``ipc_agents``
-…) register here, and the server decodes each request's fields into the declared struct.
+A handler is a module-level ``async def name(ctx, params)`` taking the context and the
+decoded fields struct. Each command family (``handlers.runtime``, ``handlers.agents`` …)
+lists its commands in ``COMMANDS``, like a Starlette route list; ``CommandRegistry``
+collects the lists with the context the handlers are called with. The socket server knows
+nothing about agents: it looks a name up, maps legacy field names (``current_fields``),
+decodes the fields into the declared struct and calls ``registry.call``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from mimolo.errors import MimoloError
+from mimolo.errors import InvalidField
 from mimolo.protocol.config_schema import LEGACY_INSTANCE_KEYS
 
-Handler = Callable[[Any], Awaitable[Any]]
-
-
-class InvalidField(MimoloError):
-    """A handler's own field check failed; ``key`` names the field."""
-
-    code = "invalid_field"
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
-        self.key = key
+Ctx = TypeVar("Ctx")
+P = TypeVar("P", bound=msgspec.Struct)
 
 
 def current_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -46,45 +41,55 @@ class NoParams(msgspec.Struct, forbid_unknown_fields=True):
 
 
 @dataclass(frozen=True)
-class Command:
-    """One registered command: its field declaration and its handler."""
+class Command(Generic[Ctx, P]):
+    """One command: ``handler(ctx, params)`` with ``params`` decoded into ``params_type``.
+
+    ``mutating`` commands are refused while Operations shuts down; ``aliases`` are older
+    names served by the same handler (the answer echoes the name the client sent).
+    """
 
     name: str
-    params: type[msgspec.Struct]
-    handler: Handler
+    params_type: type[P]
+    handler: Callable[[Ctx, P], Awaitable[Any]]
     mutating: bool = False
+    aliases: tuple[str, ...] = ()
 
 
-class CommandRegistry:
-    """Command name -> ``Command``. Handlers take the decoded params struct."""
+class CommandRegistry(Generic[Ctx]):
+    """Command name (or alias) -> ``Command``, and the context every handler gets."""
 
-    def __init__(self) -> None:
-        self._commands: dict[str, Command] = {}
+    def __init__(self, context: Ctx, commands: Iterable[Command[Ctx, Any]] = ()) -> None:
+        self.context = context
+        self._commands: dict[str, Command[Ctx, Any]] = {}
+        self._aliases: dict[str, str] = {}
+        for command in commands:
+            self.add(command)
 
-    def add(
-        self,
-        name: str,
-        handler: Handler,
-        params: type[msgspec.Struct] = NoParams,
-        *,
-        mutating: bool = False,
-    ) -> None:
-        if name in self._commands:
-            raise ValueError(f"command {name!r} registered twice")
-        self._commands[name] = Command(name, params, handler, mutating)
+    def add(self, command: Command[Ctx, Any]) -> None:
+        for name in (command.name, *command.aliases):
+            if name in self._commands:
+                raise ValueError(f"command {name!r} registered twice")
+            self._commands[name] = command
+        self._aliases.update(dict.fromkeys(command.aliases, command.name))
 
-    def get(self, name: str) -> Command | None:
+    def get(self, name: str) -> Command[Ctx, Any] | None:
         return self._commands.get(name)
 
     def names(self) -> list[str]:
+        """Every name the server answers to, aliases included."""
         return sorted(self._commands)
+
+    def aliases(self) -> dict[str, str]:
+        """Alias -> the command's current name."""
+        return dict(sorted(self._aliases.items()))
+
+    async def call(self, command: Command[Ctx, P], params: P) -> Any:
+        return await command.handler(self.context, params)
 
 
 __all__ = [
     "Command",
     "CommandRegistry",
-    "Handler",
-    "InvalidField",
     "NoParams",
     "current_fields",
 ]

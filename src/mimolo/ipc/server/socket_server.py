@@ -1,7 +1,7 @@
 """The Operations control socket (DESIGN §7): an AF_UNIX JSON-lines server.
 
-Framing, the envelope and error handling live here; commands are registered in a
-``CommandRegistry`` (``ipc_runtime``, ``ipc_agents``) so the server knows nothing about
+Framing, the envelope and error handling live here; commands come from a
+``CommandRegistry`` (the tables in ``handlers/``) so the server knows nothing about
 agents. Guarantees: a bad line gets an error answer and the connection lives on; a failing
 handler answers ``internal_error``; a peer of another uid is refused; a client that never
 reads is dropped once its bounded write buffer stays full past a deadline, never stalling
@@ -26,15 +26,9 @@ import msgspec
 
 from mimolo import APP_VERSION, PROTOCOL_VERSION
 from mimolo.dataroot import ensure_private_dir
-from mimolo.errors import DataRootError, MimoloError
-from mimolo.ipc.server.connection import Connection, ConnectionTable, Dropped
-from mimolo.ipc.server.registry import (
-    Command,
-    CommandRegistry,
-    InvalidField,
-    NoParams,
-    current_fields,
-)
+from mimolo.errors import DataRootError, Dropped, MimoloError
+from mimolo.ipc.server.connection import Connection, ConnectionTable
+from mimolo.ipc.server.registry import Command, CommandRegistry, current_fields
 from mimolo.ipc.types import (
     API_VERSION,
     MAX_REQUEST_BYTES,
@@ -63,7 +57,7 @@ class IpcServer:
     def __init__(
         self,
         socket_path: Path,
-        registry: CommandRegistry,
+        registry: CommandRegistry[Any],
         *,
         on_peer_refused: PeerRefusedHook | None = None,
         max_line_bytes: int = MAX_REQUEST_BYTES,
@@ -91,9 +85,9 @@ class IpcServer:
         self._server: asyncio.AbstractServer | None = None
         self._connections: set[asyncio.Task[Any]] = set()
         if registry.get("hello") is None:
-            registry.add("hello", self._hello, HelloParams)
+            registry.add(Command("hello", HelloParams, self._hello))
 
-    async def _hello(self, params: HelloParams) -> dict[str, Any]:
+    async def _hello(self, _ctx: object, params: HelloParams) -> dict[str, Any]:
         """Version negotiation: what this server speaks."""
         if params.api_version != API_VERSION:
             raise MimoloError(
@@ -349,16 +343,15 @@ class IpcServer:
         if command.mutating and self.shutting_down:
             return error_response(cmd, request_id, "shutting_down", "Operations is shutting down")
         try:
-            params = msgspec.convert(current_fields(fields), command.params, strict=True)
+            params = msgspec.convert(current_fields(fields), command.params_type, strict=True)
         except msgspec.ValidationError as exc:
             return error_response(cmd, request_id, "invalid_field", str(exc), field=field_of(exc))
-        try:
-            data = await command.handler(params)
         except MimoloError as exc:
-            key = getattr(exc, "key", None)
-            return error_response(
-                cmd, request_id, exc.code, exc.message, field=key if isinstance(key, str) else None
-            )
+            return _refused(cmd, request_id, exc)
+        try:
+            data = await self.registry.call(command, params)
+        except MimoloError as exc:
+            return _refused(cmd, request_id, exc)
         except Exception:
             log.exception("control command %s failed", cmd)
             return error_response(
@@ -367,4 +360,9 @@ class IpcServer:
         return ok_response(cmd, request_id, {} if data is None else data)
 
 
-__all__ = ["Command", "CommandRegistry", "IpcServer", "InvalidField", "NoParams"]
+def _refused(cmd: str, request_id: RequestId, exc: MimoloError) -> Response:
+    """The error answer for a refusal: its code, message and the field at fault."""
+    return error_response(cmd, request_id, exc.code, exc.message, field=exc.field)
+
+
+__all__ = ["IpcServer"]

@@ -1,1 +1,23 @@
-"""One module per command family: each lists its commands for the registry."""
+"""One module per command family, each listing its commands (``COMMANDS``) for the registry.
+
+``runtime``: ping, status, shutdown, diagnostics. ``agents``: runtime states and the
+lifecycle. ``instances``: templates and provisioning. ``widgets``: widget frames, actions
+and artifact tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from mimolo.ipc.server.context import IpcContext
+from mimolo.ipc.server.handlers import agents, instances, runtime, widgets
+from mimolo.ipc.server.registry import Command
+
+COMMANDS: Final[tuple[Command[IpcContext, Any], ...]] = (
+    *runtime.COMMANDS,
+    *agents.COMMANDS,
+    *instances.COMMANDS,
+    *widgets.COMMANDS,
+)
+
+__all__ = ["COMMANDS"]

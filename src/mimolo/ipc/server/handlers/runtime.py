@@ -9,8 +9,9 @@ from typing import Any, Final, Literal
 import msgspec
 
 from mimolo import APP_VERSION, PROTOCOL_VERSION
+from mimolo.errors import InvalidField
 from mimolo.ipc.server.context import IpcContext, resolve
-from mimolo.ipc.server.socket_server import CommandRegistry, InvalidField
+from mimolo.ipc.server.registry import Command, NoParams
 from mimolo.ipc.types import API_VERSION, utc_now_iso
 from mimolo.slugs import check_slug
 
@@ -98,61 +99,68 @@ def containment_mode(extra: dict[str, Any]) -> str:
     return mode if isinstance(mode, str) and mode else "unknown"
 
 
-def register(registry: CommandRegistry, ctx: IpcContext) -> None:
-    """Add the runtime commands to ``registry``."""
+async def ping(ctx: IpcContext, _: NoParams) -> dict[str, Any]:
+    """Liveness: cheap, touches nothing."""
+    return {"pong": True, "pid": ctx.pid, "uptime_s": ctx.uptime_s()}
 
-    async def ping(_: object) -> dict[str, Any]:
-        """Liveness: cheap, touches nothing."""
-        return {"pong": True, "pid": ctx.pid, "uptime_s": ctx.uptime_s()}
 
-    async def get_status(_: object) -> dict[str, Any]:
-        """Operations at a glance: versions, paths, uptime, agent counts, containment."""
-        states = list(await resolve(ctx.supervisor.states()))
-        extra = dict(ctx.status_extra())
-        return {
-            "app_version": APP_VERSION,
-            "api_version": API_VERSION,
-            "protocol_version": PROTOCOL_VERSION,
-            "pid": ctx.pid,
-            "started_at": ctx.started_at,
-            "uptime_s": ctx.uptime_s(),
-            "now": utc_now_iso(),
-            "data_dir": str(ctx.data_root.root),
-            "agents": {"total": len(states), "by_state": agent_counts(states)},
-            **extra,
-            "diagnostics_dropped": diagnostics_dropped(ctx.diagnostics, extra),
-            "containment": containment_mode(extra),
-        }
+async def get_status(ctx: IpcContext, _: NoParams) -> dict[str, Any]:
+    """Operations at a glance: versions, paths, uptime, agent counts, containment."""
+    states = list(await resolve(ctx.supervisor.states()))
+    extra = dict(ctx.status_extra())
+    return {
+        "app_version": APP_VERSION,
+        "api_version": API_VERSION,
+        "protocol_version": PROTOCOL_VERSION,
+        "pid": ctx.pid,
+        "started_at": ctx.started_at,
+        "uptime_s": ctx.uptime_s(),
+        "now": utc_now_iso(),
+        "data_dir": str(ctx.data_root.root),
+        "agents": {"total": len(states), "by_state": agent_counts(states)},
+        **extra,
+        "diagnostics_dropped": diagnostics_dropped(ctx.diagnostics, extra),
+        "containment": containment_mode(extra),
+    }
 
-    async def shutdown_operations(_: object) -> dict[str, Any]:
-        """Ask Operations to stop every agent gracefully and exit; answers first."""
-        log.info("shutdown requested over the control socket")
-        ctx.diagnostics.record("lifecycle", level="info", event="shutdown_requested", via="ipc")
-        ctx.request_shutdown()
-        return {"shutting_down": True}
 
-    async def get_diagnostics_tail(params: DiagnosticsTailParams) -> dict[str, Any]:
-        """The newest diagnostics records, filtered, bounded, with a ``truncated`` flag."""
-        if not 1 <= params.limit <= MAX_TAIL:
-            raise InvalidField("limit", f"must be between 1 and {MAX_TAIL}")
-        if params.instance_id is not None:
-            check_slug(params.instance_id, "instance_id")
-        source = ctx.diagnostics.tail(MAX_TAIL, instance_id=params.instance_id)
-        records, truncated = select_tail(source, params)
-        return {"records": records, "count": len(records), "truncated": truncated}
+async def shutdown_operations(ctx: IpcContext, _: NoParams) -> dict[str, Any]:
+    """Ask Operations to stop every agent gracefully and exit; answers first."""
+    log.info("shutdown requested over the control socket")
+    ctx.diagnostics.record("lifecycle", level="info", event="shutdown_requested", via="ipc")
+    ctx.request_shutdown()
+    return {"shutting_down": True}
 
-    registry.add("ping", ping)
-    registry.add("get_status", get_status)
-    registry.add("shutdown_operations", shutdown_operations)
-    registry.add("get_diagnostics_tail", get_diagnostics_tail, DiagnosticsTailParams)
+
+async def get_diagnostics_tail(ctx: IpcContext, params: DiagnosticsTailParams) -> dict[str, Any]:
+    """The newest diagnostics records, filtered, bounded, with a ``truncated`` flag."""
+    if not 1 <= params.limit <= MAX_TAIL:
+        raise InvalidField("limit", f"must be between 1 and {MAX_TAIL}")
+    if params.instance_id is not None:
+        check_slug(params.instance_id, "instance_id")
+    source = ctx.diagnostics.tail(MAX_TAIL, instance_id=params.instance_id)
+    records, truncated = select_tail(source, params)
+    return {"records": records, "count": len(records), "truncated": truncated}
+
+
+COMMANDS: Final[list[Command[IpcContext, Any]]] = [
+    Command("ping", NoParams, ping),
+    Command("get_status", NoParams, get_status),
+    Command("shutdown_operations", NoParams, shutdown_operations),
+    Command("get_diagnostics_tail", DiagnosticsTailParams, get_diagnostics_tail),
+]
 
 
 __all__ = [
+    "COMMANDS",
     "MAX_TAIL",
     "DiagnosticsTailParams",
     "agent_counts",
     "containment_mode",
     "diagnostics_dropped",
-    "register",
+    "get_diagnostics_tail",
+    "get_status",
+    "ping",
     "select_tail",
+    "shutdown_operations",
 ]
