@@ -17,9 +17,9 @@ from typing import Literal
 import msgspec
 
 from mimolo.operations.launcher import OsProcess
-from mimolo.operations.line_framer import Framed, LineFramer
 from mimolo.protocol.codec import encode_command
 from mimolo.protocol.commands import AgentCommand
+from mimolo.protocol.line_framer import Framed, LineFramer
 
 log = logging.getLogger(__name__)
 

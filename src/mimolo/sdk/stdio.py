@@ -10,8 +10,10 @@ import contextlib
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Final
+
+from mimolo.protocol.line_framer import Framed, LineFramer
 
 MAX_COMMAND_BYTES: Final = 256 * 1024
 _CHUNK: Final = 64 * 1024
@@ -61,8 +63,9 @@ class LineReader(threading.Thread):
     """Reads newline-terminated lines from a raw fd and hands each to ``on_line``.
 
     Reads the raw fd (not ``sys.stdin``) so no interpreter-owned buffer lock is held at
-    exit. An over-long line is reported as ``on_line(None)`` and skipped to its end.
-    ``on_eof`` runs once when the pipe closes.
+    exit. An over-long line is skipped to its end and reported as ``on_line(None)``; blank
+    lines and an unterminated last line are dropped. ``on_eof`` runs once when the pipe
+    closes.
     """
 
     def __init__(
@@ -81,8 +84,7 @@ class LineReader(threading.Thread):
 
     def run(self) -> None:
         """Read until EOF, splitting lines and skipping over-long ones."""
-        buf = b""
-        skipping = False
+        framer = LineFramer(self._max)
         try:
             while True:
                 try:
@@ -91,23 +93,18 @@ class LineReader(threading.Thread):
                     break
                 if not chunk:
                     break
-                buf += chunk
-                while True:
-                    nl = buf.find(b"\n")
-                    if nl < 0:
-                        break
-                    line, buf = buf[:nl], buf[nl + 1 :]
-                    if skipping:
-                        skipping = False
-                    elif line.strip():
-                        self._on_line(line)
-                if len(buf) > self._max:
-                    if not skipping:
-                        self._on_line(None)
-                    skipping = True
-                    buf = b""
+                self._deliver(framer.feed(chunk))
+            # At EOF an over-long line still counts; a partial command is not a command.
+            self._deliver(item for item in framer.finish() if isinstance(item, int))
         finally:
             self._on_eof()
+
+    def _deliver(self, framed: Iterable[Framed]) -> None:
+        for item in framed:
+            if isinstance(item, int):
+                self._on_line(None)
+            elif item.strip():
+                self._on_line(item)
 
 
 __all__ = ["MAX_COMMAND_BYTES", "LineReader", "ProtocolWriter", "take_over_stdout"]

@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mimolo.operations.line_framer import Framed, LineFramer
+from mimolo.protocol.line_framer import Framed, LineFramer
 
 
 def reference(data: bytes, cap: int) -> list[Framed]:

@@ -1,7 +1,9 @@
-"""Line framing of an agent's stdout with a hard cap. Pure: bytes in, lines out.
+"""Line framing of a JSON-lines stream with a hard cap. Pure: bytes in, lines out.
 
-A line longer than the cap is discarded up to its newline and reported by size; memory
-stays bounded by the cap whatever the agent writes (endless lines included).
+Both directions of the Agent JLP use it: Operations frames an agent's stdout, the SDK frames
+the commands on an agent's stdin. A line longer than the cap is discarded up to its newline
+and reported by size; memory stays bounded by the cap whatever the peer writes (endless
+lines included).
 """
 
 from __future__ import annotations
