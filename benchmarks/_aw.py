@@ -25,6 +25,7 @@ import httpx
 import msgspec
 
 from benchmarks._core import log
+from mimolo.process_group import stop_popen
 
 BENCH_DIR = Path(__file__).resolve().parent
 AW_VENV = BENCH_DIR / ".aw-venv"
@@ -191,15 +192,13 @@ def _wait_until_up(server: AwServer, log_path: Path) -> None:
 
 def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
     """SIGINT (Flask's clean stop), then SIGTERM, then SIGKILL the server's process group."""
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-        if proc.poll() is not None:
-            break
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=grace_s)
-    if proc.poll() is None:
-        proc.wait(timeout=grace_s)
+    stop_popen(
+        proc,
+        label="aw-server",
+        grace_s=grace_s,
+        term_signals=(signal.SIGINT, signal.SIGTERM),
+        kill_wait_s=grace_s,
+    )
 
 
 @contextlib.contextmanager

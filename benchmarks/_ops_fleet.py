@@ -15,6 +15,7 @@ from pathlib import Path
 from benchmarks._core import log
 from mimolo.dataroot import DataRoot
 from mimolo.ipc import OpsClient
+from mimolo.process_group import stop_popen
 
 HEARTBEAT_S = 15.0
 
@@ -67,12 +68,7 @@ def ops_fleet(root_dir: Path, n: int) -> Iterator[tuple[DataRoot, int]]:
     try:
         yield root, proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=300)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_popen(proc, label="mimolo ops", grace_s=300.0)
 
 
 def running_count(root: DataRoot, n: int, timeout: float = 600.0) -> int:

@@ -10,10 +10,8 @@ out, 2 on a usage error.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib.util
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -30,6 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks._core import BenchContext, Figure, Machine, describe_machine
+from mimolo.process_group import stop_popen
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -163,7 +162,7 @@ def run_child(path: Path, *, quick: bool, repeats: int | None, timeout_s: float)
         try:
             code = proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            _kill_group(proc)
+            _stop(proc, path.stem)
             return ModuleResult(
                 name=path.stem,
                 status="timeout",
@@ -171,7 +170,7 @@ def run_child(path: Path, *, quick: bool, repeats: int | None, timeout_s: float)
                 error=f"no result after {timeout_s:.0f} s; process group killed",
             )
         finally:
-            _kill_group(proc)  # nothing a benchmark started outlives it
+            _stop(proc, path.stem)  # nothing a benchmark started outlives it
         if out.exists():
             return msgspec.json.decode(out.read_bytes(), type=ModuleResult)
         return ModuleResult(
@@ -182,22 +181,9 @@ def run_child(path: Path, *, quick: bool, repeats: int | None, timeout_s: float)
         )
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def _stop(proc: subprocess.Popen[bytes], name: str) -> None:
     """Terminate, wait up to 5 s, then kill whatever is left in the child's process group."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 5.0
-    while time.monotonic() < deadline:
-        proc.poll()
-        try:
-            os.killpg(proc.pid, 0)
-        except (ProcessLookupError, PermissionError):
-            break
-        time.sleep(0.05)
-    else:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
+    stop_popen(proc, label=f"benchmark {name}", grace_s=5.0)
 
 
 def _git_commit() -> str:

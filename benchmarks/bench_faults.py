@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -32,6 +31,7 @@ from benchmarks._core import BenchContext, Figure, below, log, unmeasured
 from mimolo.dataroot import DataRoot
 from mimolo.errors import MimoloError
 from mimolo.ipc import OpsClient
+from mimolo.process_group import stop_popen
 
 PING_P99_TARGET_MS = 10.0
 RSS_TARGET_MB = 100.0
@@ -117,14 +117,8 @@ def fault_ops(tmp: Path) -> Iterator[tuple[DataRoot, int]]:
     try:
         yield root, proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
+        if stop_popen(proc, label="mimolo ops", grace_s=120.0) == "sigkill":
             log("Operations did not stop within 120 s of SIGTERM; killed")
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 class RssSampler(threading.Thread):

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from mimolo.process_group import stop_popen
 from mimolo.protocol.codec import (
     decode_command,
     encode_command,
@@ -151,12 +152,7 @@ def xvfb_display(
         yield f":{number.decode().strip()}"
     finally:
         os.close(read_fd)
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_popen(proc, label="Xvfb", grace_s=10.0)
 
 
 __all__ = [

@@ -12,11 +12,11 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Literal
 
 import msgspec
 
 from mimolo.operations.launcher import OsProcess
+from mimolo.process_group import Ending, stop_group
 from mimolo.protocol.codec import encode_command
 from mimolo.protocol.commands import AgentCommand
 from mimolo.protocol.line_framer import Framed, LineFramer
@@ -26,8 +26,6 @@ log = logging.getLogger(__name__)
 READ_CHUNK = 64 * 1024
 STDERR_LINE_MAX = 4096
 WRITE_BUFFER_MAX = 1024 * 1024
-
-Ending = Literal["exited", "sigterm", "sigkill"]
 
 
 class StopResult(msgspec.Struct, frozen=True):
@@ -145,16 +143,14 @@ class AgentProcess:
     async def terminate(self, grace_s: float, *, label: str) -> StopResult:
         """Close stdin, SIGTERM the group, SIGKILL after ``grace_s``, then the whole tree."""
         self.close_stdin()
-        ending: Ending = "exited"
-        if self.os.returncode is None:
-            ending = "sigterm"
-            log.info("%s: SIGTERM to process group %d", label, self.pid)
-            self.os.signal_group(signal.SIGTERM)
-            if not await self.wait(grace_s):
-                ending = "sigkill"
-                log.warning("%s: still alive after %.1fs; SIGKILL", label, grace_s)
-                self.os.signal_group(signal.SIGKILL)
-                await self.wait(10.0)
+        ending = await stop_group(
+            self.pid,
+            label=label,
+            grace_s=grace_s,
+            running=lambda: self.os.returncode is None,
+            wait=self.wait,
+            send=self.os.signal_group,
+        )
         # Whatever it left behind (children, setsid grandchildren) goes too.
         killed = await self.os.kill_tree()
         if killed:

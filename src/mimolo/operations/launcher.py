@@ -9,15 +9,15 @@ pass a scripted in-memory launcher and drive every interleaving on a virtual clo
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
-import os
 import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
+
+from mimolo.process_group import signal_group
 
 PR_SET_PDEATHSIG = 1
 
@@ -129,8 +129,7 @@ class GroupOnly:
         return None
 
     async def kill_tree(self, instance_id: str, pid: int) -> int:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
+        signal_group(pid, signal.SIGKILL)
         return 0
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import IO
 
 from mimolo.operations.launcher import PR_SET_PDEATHSIG, PRCTL, ContainmentHooks, OsProcess
+from mimolo.process_group import signal_group
 
 _READ_LIMIT = 1024 * 1024
 
@@ -150,13 +151,7 @@ class _PipeProcess:
         return await asyncio.shield(self._exit.done)
 
     def signal_group(self, sig: int) -> bool:
-        # Also after the leader was reaped: its group may still hold descendants, and Linux
-        # does not hand out a pid that is still some group's id.
-        try:
-            os.killpg(self._popen.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return False
-        return True
+        return signal_group(self._popen.pid, sig)
 
     async def kill_tree(self) -> int:
         return await self._containment.kill_tree(self._instance_id, self._popen.pid)
@@ -218,8 +213,7 @@ class SubprocessLauncher:
             self._containment.track(instance_id, popen.pid)
             return await _attach(popen, loop, self._containment, instance_id)
         except BaseException:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(popen.pid, signal.SIGKILL)
+            signal_group(popen.pid, signal.SIGKILL)
             raise
 
 

@@ -19,8 +19,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import os
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -31,6 +29,7 @@ import msgspec
 
 from mimolo.dataroot import FILE_MODE, DataRoot, ensure_private_dir
 from mimolo.errors import ConfigError, ReportError
+from mimolo.process_group import stop_asyncio_process
 from mimolo.reports.params import FORMATS
 from mimolo.reports.protocol import (
     MAX_LINE_BYTES,
@@ -86,24 +85,6 @@ async def _pump_stderr(stream: asyncio.StreamReader, buf: bytearray) -> None:
     while chunk := await stream.read(65536):
         buf.extend(chunk)
         del buf[: max(0, len(buf) - STDERR_TAIL_BYTES)]
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, sig)
-
-
-async def _stop_group(proc: asyncio.subprocess.Process) -> None:
-    """Terminate the reporter's process group, then kill it after a grace period."""
-    if proc.returncode is None:
-        logger.info("terminating reporter pid %s", proc.pid)
-        _signal_group(proc.pid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), TERM_GRACE_S)
-        except TimeoutError:
-            logger.warning("killing reporter pid %s after %.0f s", proc.pid, TERM_GRACE_S)
-    _signal_group(proc.pid, signal.SIGKILL)  # also any stragglers left in the group
-    await proc.wait()
 
 
 async def _read_lines(
@@ -172,7 +153,7 @@ async def run_reporter(
             f"reporter timed out after {timeout_s:g} s and was stopped", code="reporter_timeout"
         ) from None
     finally:
-        await _stop_group(proc)
+        await stop_asyncio_process(proc, label=f"reporter pid {proc.pid}", grace_s=TERM_GRACE_S)
         try:
             await asyncio.wait_for(pump, 5.0)
         except TimeoutError:

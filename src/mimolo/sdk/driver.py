@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import threading
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Final
 
+from mimolo.process_group import stop_popen
 from mimolo.protocol import agent_env as env
 from mimolo.protocol.codec import (
     DEFAULT_MAX_LINE_BYTES,
@@ -174,30 +174,19 @@ class AgentDriver:
                 self.proc.stdin.close()
 
     def kill(self, grace_s: float = 2.0) -> int | None:
-        """Close stdin, SIGTERM the process group, SIGKILL after ``grace_s``; reap everything."""
+        """Close stdin, SIGTERM the process group, SIGKILL after ``grace_s``; reap everything
+        (stragglers the agent left in its group included)."""
         proc = self.proc
         if proc is None:
             return None
         self.close_stdin()
-        if proc.poll() is None:
-            self._signal_group(signal.SIGTERM)
-            if self.wait_exit(grace_s) is None:
-                self._signal_group(signal.SIGKILL)
-                proc.wait()
-        # Stragglers the agent left in its group (it has exited; the group may not have).
-        self._signal_group(signal.SIGKILL)
+        stop_popen(proc, label=f"agent pid {proc.pid}", grace_s=grace_s)
         for thread in self._threads:
             thread.join(timeout=5)
         for stream in (proc.stdout, proc.stderr):
             if stream is not None:
                 stream.close()
         return proc.returncode
-
-    def _signal_group(self, sig: signal.Signals) -> None:
-        """Signal the agent's whole process group, if it still exists."""
-        assert self.proc is not None
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, sig)
 
     # ---- I/O ----------------------------------------------------------------------
 
