@@ -95,7 +95,8 @@ class LiveControl:
 
     @property
     def signin_url(self) -> str:
-        return f"{self.base}/?token={self.auth.token}"
+        """A fresh one-shot sign-in link (each read mints a new token)."""
+        return f"{self.base}/?token={self.auth.new_link_token()}"
 
     def start(self) -> LiveControl:
         self._thread.start()
@@ -114,7 +115,7 @@ class LiveControl:
         """An httpx client; signed in (cookie set) unless told otherwise."""
         with httpx.Client(base_url=self.base, follow_redirects=False, timeout=DEADLINE_S) as c:
             if signed_in:
-                response = c.get(f"/?token={self.auth.token}")
+                response = c.get(f"/?token={self.auth.new_link_token()}")
                 assert response.status_code == 303
             yield c
 

@@ -31,7 +31,7 @@ def demo(data_root: DataRoot) -> None:
 
 def sign_in(page: Page, control: LiveControl, path: str = "/") -> None:
     sep = "&" if "?" in path else "?"
-    page.goto(f"{control.base}{path}{sep}token={control.auth.token}")
+    page.goto(f"{control.base}{path}{sep}token={control.auth.new_link_token()}")
     assert "token=" not in page.url
 
 

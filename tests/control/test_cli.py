@@ -79,7 +79,7 @@ def _shutdown_ops(root: DataRoot, pid: int | None) -> None:
 def _read_url(proc: subprocess.Popen[str]) -> str:
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
-    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/\?token=[\w-]{20,}", line), line
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/\?token=[\w.-]{40,}", line), line
     return line
 
 

@@ -67,16 +67,17 @@ def test_a_wrong_token_is_refused_and_sets_no_cookie(control: LiveControl) -> No
 
 def test_the_token_is_exchanged_for_a_strict_cookie_and_stripped(control: LiveControl) -> None:
     with control.client(signed_in=False) as client:
-        response = client.get(f"/evidence?date=2026-01-02&token={control.auth.token}")
+        token = control.auth.new_link_token()
+        response = client.get(f"/evidence?date=2026-01-02&token={token}")
         assert response.status_code == 303
         assert response.headers["location"] == "/evidence?date=2026-01-02"
         cookie = response.headers["set-cookie"]
         assert "HttpOnly" in cookie
         assert "SameSite=Strict" in cookie
-        assert control.auth.token not in cookie
+        assert token not in cookie
         page = client.get("/evidence?date=2026-01-02")
         assert page.status_code == 200
-        assert control.auth.token not in page.text
+        assert token not in page.text
 
 
 @pytest.mark.parametrize("path", POSTS)

@@ -1,4 +1,10 @@
-"""``mimolo control`` (the local web app) and ``mimolo up`` (Operations, then Control)."""
+"""``mimolo control`` (the local web app) and ``mimolo up`` (Operations, then Control).
+
+Both print a one-shot sign-in link. When a Control already serves the data root (its
+``control/launch.json`` names a live process and port), neither starts another: they print
+a fresh link for the running one, minted from the launch secret in that file, as
+``mimolo control --new-link`` does (which never starts a server).
+"""
 
 from __future__ import annotations
 
@@ -93,9 +99,45 @@ def start_operations(root: DataRoot, timeout: float = OPS_START_TIMEOUT_S) -> in
     )
 
 
+def _give_link(url: str, open_browser: bool) -> None:
+    """The sign-in link: on stdout alone (for scripts), and in the browser when asked."""
+    from mimolo.control.signin import LINK_TTL_S
+
+    minutes = int(LINK_TTL_S // 60)
+    console.print(
+        f"Keep this link private: it signs one browser in, once, within {minutes} minutes. "
+        "`mimolo control --new-link` prints another."
+    )
+    click.echo(url)
+    if open_browser and not _headless():
+        webbrowser.open(url)
+
+
+def fresh_link(root: DataRoot) -> str | None:
+    """A new sign-in link for the Control serving ``root``, or None when none runs."""
+    from mimolo.control.server import control_url
+    from mimolo.control.signin import mint_link_token, running_launch
+
+    launch = running_launch(root)
+    if launch is None:
+        return None
+    return control_url(launch.port, mint_link_token(launch.secret, time.time()))
+
+
+def _link_to_running(root: DataRoot, open_browser: bool) -> bool:
+    """When a Control already serves ``root``, give a fresh link to it and say True."""
+    url = fresh_link(root)
+    if url is None:
+        return False
+    console.print(f"Control is already running on {url.split('?')[0]}; a fresh sign-in link:")
+    _give_link(url, open_browser)
+    return True
+
+
 def run_control(root: DataRoot, port: int, open_browser: bool) -> None:
     """Serve Control on 127.0.0.1 until interrupted."""
     from mimolo.control import Auth, bind_loopback, control_url, create_app, serve
+    from mimolo.control.signin import Launch, remove_launch, write_launch
 
     auth = Auth()
     try:
@@ -103,19 +145,19 @@ def run_control(root: DataRoot, port: int, open_browser: bool) -> None:
     except OSError as exc:
         raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc}") from exc
     bound_port = sock.getsockname()[1]
-    url = control_url(bound_port, auth.token)
-    app = create_app(root, auth=auth)
-    console.print(f"[bold]MiMoLo Control[/] on [link={url}]{url}[/link]", soft_wrap=True)
-    console.print("Keep this link private: it signs you in. Ctrl+C stops Control.")
-    # The URL also goes to stdout alone, for scripts.
-    click.echo(url)
-    if open_browser and not _headless():
-        webbrowser.open(url)
+    write_launch(root, Launch(secret=auth.secret, port=bound_port, pid=os.getpid()))
     try:
+        url = control_url(bound_port, auth.new_link_token())
+        app = create_app(root, auth=auth)
+        base = control_url(bound_port)
+        console.print(f"[bold]MiMoLo Control[/] on [link={base}]{base}[/link]", soft_wrap=True)
+        console.print("Ctrl+C stops Control.")
+        _give_link(url, open_browser)
         asyncio.run(serve(app, sock))
     except KeyboardInterrupt:
         pass
     finally:
+        remove_launch(root, auth.secret)
         sock.close()
 
 
@@ -129,17 +171,34 @@ _data_dir = click.option(
 )  # fmt: skip
 _no_open = click.option("--no-open", is_flag=True, help="Do not open a browser.")
 _verbose = click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+_new_link = click.option(
+    "--new-link", is_flag=True,
+    help="Print a fresh sign-in link for the running Control (starts nothing).",
+)  # fmt: skip
 
 
 @click.command("control")
 @_port
 @_data_dir
 @_no_open
+@_new_link
 @_verbose
-def control(port: int, data_dir: Path | None, no_open: bool, verbose: bool) -> None:
+def control(port: int, data_dir: Path | None, no_open: bool, new_link: bool, verbose: bool) -> None:
     """Serve the Control web app on 127.0.0.1 and print its sign-in link."""
     root = DataRoot.resolve(data_dir).ensure()
+    if new_link:
+        url = fresh_link(root)
+        if url is None:
+            raise click.ClickException(
+                "Control is not running for this data root; start it with `mimolo control`"
+                " or `mimolo up`."
+            )
+        console.print(f"A fresh sign-in link for Control on {url.split('?')[0]}:")
+        _give_link(url, not no_open)
+        return
     _setup_logging(root, verbose)
+    if _link_to_running(root, not no_open):
+        return
     if not ops_answers(root):
         console.print("[yellow]Operations is not running:[/] Control is read-only until it is.")
     run_control(root, port, not no_open)
@@ -163,7 +222,9 @@ def up(port: int, data_dir: Path | None, no_open: bool, verbose: bool) -> None:
         except MimoloError as exc:
             raise click.ClickException(exc.message) from exc
         console.print(f"Operations is running (pid {pid}); it keeps running after Control stops.")
+    if _link_to_running(root, not no_open):
+        return
     run_control(root, port, not no_open)
 
 
-__all__ = ["control", "ops_answers", "run_control", "start_operations", "up"]
+__all__ = ["control", "fresh_link", "ops_answers", "run_control", "start_operations", "up"]

@@ -1,27 +1,31 @@
-"""Who may drive Control: the per-launch token, the session cookie and CSRF checks.
+"""Who may drive Control: one-shot sign-in links, the session cookie and CSRF checks.
 
-The printed URL carries a secret launch token (``/?token=…``). Presenting it creates a
-session: an HttpOnly, SameSite=Strict cookie, and the browser is redirected to the same URL
-without the token. Every page and API needs that cookie. Every state change (any method but
-GET/HEAD) also needs the session's CSRF token (``X-CSRF-Token`` header, sent by
-``app.js`` on every request it makes) and a same-origin ``Origin`` (or, when absent,
-``Referer``). The ``Host`` header must name the loopback address Control listens on,
-which defeats DNS rebinding.
+The printed URL carries a sign-in token (``/?token=…``, see ``control.signin``). A ``GET``
+presenting it creates a session (an HttpOnly, SameSite=Strict cookie) and spends the token;
+the browser is redirected to the same path without the token, and only ever to a path of
+this origin (a single leading ``/``; anything else goes to ``/``). Every page and API needs
+that cookie. Every state change (any method but GET/HEAD) also needs the session's CSRF
+token (``X-CSRF-Token`` header, sent by ``app.js`` on every request it makes) and a
+same-origin ``Origin`` (or, when absent, ``Referer``). The ``Host`` header must name the
+loopback address Control listens on, which defeats DNS rebinding.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import re
 import secrets
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any, Final
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from mimolo.control.responses import refusal_response
+from mimolo.control.signin import LINK_TTL_S, LinkTokens, Redeemed
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,9 @@ TOKEN_PARAM: Final = "token"  # noqa: S105 (a query parameter name)
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 LOOPBACK_NAMES: Final = frozenset({"127.0.0.1", "localhost"})
 PUBLIC_PREFIXES: Final = ("/static/",)
+NEW_LINK_HINT: Final = "Run `mimolo control --new-link` for a fresh sign-in link."
+_UNSAFE_PATH_RE: Final = re.compile(r"[\x00-\x1f\x7f\\]")
+_PATH_SAFE_CHARS: Final = "/-._~!$&'()*+,;=:@"
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -48,16 +55,33 @@ class Session:
 
 
 class Auth:
-    """The launch token and the live sessions (in memory: a restart logs everyone out)."""
+    """The launch's sign-in links and the live sessions (in memory: a restart logs everyone
+    out)."""
 
-    def __init__(self, token: str | None = None, *, max_sessions: int = 64) -> None:
-        self.token = token or secrets.token_urlsafe(32)
+    def __init__(
+        self,
+        secret: bytes | None = None,
+        *,
+        max_sessions: int = 64,
+        link_ttl_s: float = LINK_TTL_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.links = LinkTokens(secret, ttl_s=link_ttl_s, clock=clock)
         self._max_sessions = max_sessions
         self._sessions: OrderedDict[str, Session] = OrderedDict()
 
-    def token_matches(self, presented: str) -> bool:
-        """Constant-time comparison with the launch token."""
-        return hmac.compare_digest(presented.encode(), self.token.encode())
+    @property
+    def secret(self) -> bytes:
+        """The launch secret sign-in tokens are made from (``control/launch.json``)."""
+        return self.links.secret
+
+    def new_link_token(self) -> str:
+        """A fresh one-shot sign-in token."""
+        return self.links.mint()
+
+    def redeem(self, presented: str) -> Redeemed:
+        """Check a presented sign-in token and spend it when it is good."""
+        return self.links.redeem(presented)
 
     def new_session(self) -> Session:
         """A fresh session; the oldest is dropped past ``max_sessions``."""
@@ -131,10 +155,28 @@ def _query(scope: Scope) -> str:
     return raw.decode("latin-1")
 
 
-def _strip_token(scope: Scope) -> str:
+def same_origin_path(path: str) -> bool:
+    """Whether ``path`` can only mean a path of this origin when used as a ``Location``.
+
+    One leading ``/`` and no second (``//host`` is another origin), no backslash (browsers
+    read ``/\\host`` as ``//host``) and no control characters (tabs and newlines are dropped
+    by URL parsers, so ``/<TAB>/host`` is ``//host`` too). ``path`` is the decoded path, so
+    ``/%2F%2Fhost`` is refused as well.
+    """
+    return (
+        path.startswith("/") and not path.startswith("//") and _UNSAFE_PATH_RE.search(path) is None
+    )
+
+
+def return_location(scope: Scope) -> str:
+    """Where a sign-in redirects: the same path and query without the token, or ``/``."""
+    path = str(scope.get("path") or "/")
+    if not same_origin_path(path):
+        log.warning("sign-in redirect to a path that is not same-origin refused: %r", path[:80])
+        path = "/"
     query = [(k, v) for k, v in parse_qsl(_query(scope), True) if k != TOKEN_PARAM]
-    path = str(scope.get("path", "/"))
-    return path + ("?" + urlencode(query) if query else "")
+    location = quote(path, safe=_PATH_SAFE_CHARS)
+    return location + ("?" + urlencode(query) if query else "")
 
 
 def _query_token(scope: Scope) -> str | None:
@@ -165,18 +207,19 @@ class AuthMiddleware:
         if path.startswith(PUBLIC_PREFIXES) and scope.get("method") in SAFE_METHODS:
             await self.app(scope, receive, send)
             return
-        presented = _query_token(scope)
-        if presented is not None and scope.get("method") in SAFE_METHODS:
-            await self._exchange(scope, receive, send, presented)
-            return
         session = self.auth.session_for(_cookie(headers, SESSION_COOKIE))
+        presented = _query_token(scope)
+        if presented is not None and scope.get("method") == "GET":
+            await self._exchange(scope, receive, send, presented, session)
+            return
         if session is None:
             log.info("refused %s %s: no session", scope.get("method"), path)
             await refusal_response(
                 scope,
                 401,
                 "Not signed in",
-                "Open Control with the link printed by `mimolo control` (it carries the token).",
+                "Open Control with the link printed by `mimolo control` or `mimolo up` "
+                "(it carries a one-time token). " + NEW_LINK_HINT,
             )(scope, receive, send)
             return
         if scope.get("method") not in SAFE_METHODS:
@@ -195,30 +238,43 @@ class AuthMiddleware:
         scope.setdefault("state", {})["session"] = session
         await self.app(scope, receive, send)
 
-    async def _exchange(self, scope: Scope, receive: Receive, send: Send, presented: str) -> None:
-        if not self.auth.token_matches(presented):
-            log.warning("refused a wrong launch token")
-            await refusal_response(
-                scope, 403, "Wrong token", "This link's token is not the one Control printed."
-            )(scope, receive, send)
+    async def _exchange(
+        self, scope: Scope, receive: Receive, send: Send, presented: str, session: Session | None
+    ) -> None:
+        """Spend a presented sign-in token for a session, then redirect without it.
+
+        A browser that is already signed in is just redirected, whatever the token: opening
+        the printed link a second time in the same browser is not an error.
+        """
+        outcome = self.auth.redeem(presented)
+        headers = [(b"location", return_location(scope).encode("latin-1"))]
+        if outcome is Redeemed.OK:
+            session = self.auth.new_session()
+            cookie = f"{SESSION_COOKIE}={session.session_id}; Path=/; HttpOnly; SameSite=Strict"
+            headers.append((b"set-cookie", cookie.encode("latin-1")))
+        elif session is None:
+            log.warning("refused a sign-in token: %s", outcome.value)
+            title, detail = _REFUSALS[outcome]
+            await refusal_response(scope, 403, title, f"{detail} {NEW_LINK_HINT}")(
+                scope, receive, send
+            )
             return
-        session = self.auth.new_session()
-        cookie = (
-            f"{SESSION_COOKIE}={session.session_id}; Path=/; HttpOnly; SameSite=Strict"
-        ).encode("latin-1")
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 303,
-                "headers": [
-                    (b"location", _strip_token(scope).encode("latin-1")),
-                    (b"set-cookie", cookie),
-                    (b"cache-control", b"no-store"),
-                    (b"content-length", b"0"),
-                ],
-            }
-        )
+        headers += [(b"cache-control", b"no-store"), (b"content-length", b"0")]
+        await send({"type": "http.response.start", "status": 303, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
+
+
+_REFUSALS: Final = {
+    Redeemed.WRONG: (
+        "Wrong token",
+        "This link's token was not made by this Control (it may have restarted since).",
+    ),
+    Redeemed.EXPIRED: (
+        "Link expired",
+        f"A sign-in link is valid for {int(LINK_TTL_S // 60)} minutes after it is printed.",
+    ),
+    Redeemed.SPENT: ("Link already used", "A sign-in link signs in once."),
+}
 
 
 __all__ = [
@@ -228,5 +284,7 @@ __all__ = [
     "AuthMiddleware",
     "Session",
     "host_ok",
+    "return_location",
     "same_origin",
+    "same_origin_path",
 ]
