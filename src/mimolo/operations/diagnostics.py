@@ -15,9 +15,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import os
 import re
-import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -25,7 +23,7 @@ from typing import Any, Literal, Protocol
 import msgspec
 
 from mimolo.dataroot import DataRoot
-from mimolo.operations.jsonl_files import DailyAppender, recover_torn_tail
+from mimolo.operations.jsonl_files import DailyBatchWriter, recover_torn_tail
 
 log = logging.getLogger(__name__)
 
@@ -101,10 +99,8 @@ class Diagnostics:
         self.retention_days = retention_days
         self.flush_interval_s = flush_interval_s
         self.max_pending = max_pending
-        self._appender = DailyAppender(data_root.diagnostics_file)
-        self._pending: list[tuple[date, bytes]] = []
+        self._batch = DailyBatchWriter(data_root.diagnostics_file, on_commit=self._committed)
         self._tail: collections.deque[dict[str, Any]] = collections.deque(maxlen=TAIL_KEEP)
-        self._io_lock = threading.Lock()
         self._last_retention_day: date | None = None
         self.dropped = 0  # since the last drops record
         self.dropped_total = 0  # since start, for get_status
@@ -137,7 +133,7 @@ class Diagnostics:
 
         ``essential`` records (counts of what was dropped) are queued even when full.
         """
-        if len(self._pending) >= self.max_pending and not essential:
+        if self._batch.pending_count >= self.max_pending and not essential:
             self.dropped += 1
             self.dropped_total += 1
             return
@@ -156,7 +152,7 @@ class Diagnostics:
                 k: v if isinstance(v, (str, int, float, bool)) else repr(v) for k, v in rec.items()
             }
             line = _encoder.encode(rec) + b"\n"
-        self._pending.append((now.date(), line))
+        self._batch.add(now.date(), line)
         self._tail.append(rec)
 
     def tail(self, limit: int = 200, *, instance_id: str | None = None) -> list[dict[str, Any]]:
@@ -168,21 +164,10 @@ class Diagnostics:
 
     def commit(self) -> int:
         """Write pending records, one write per day file."""
-        if not self._pending:
-            return 0
-        batch, self._pending = self._pending, []
-        by_day: dict[date, list[bytes]] = {}
-        for day, line in batch:
-            by_day.setdefault(day, []).append(line)
-        for day in sorted(by_day):
-            self._appender.write(day, b"".join(by_day[day]))
-        self.written += len(batch)
-        return len(batch)
+        return self._batch.commit()
 
-    def _fsync(self, fds: list[int]) -> None:
-        with self._io_lock:
-            for fd in fds:
-                os.fsync(fd)
+    def _committed(self, count: int) -> None:
+        self.written += count
 
     async def run(self) -> None:
         """Write batches until cancelled; apply retention when the UTC day changes."""
@@ -200,7 +185,7 @@ class Diagnostics:
                         total=self.dropped_total,
                     )
                 self.commit()
-                await asyncio.to_thread(self._fsync, self._appender.take_dirty())
+                await self._batch.sync_off_loop()
                 today = datetime.now(UTC).date()
                 if today != self._last_retention_day:
                     await asyncio.to_thread(self._apply_retention, today)
@@ -209,9 +194,7 @@ class Diagnostics:
 
     def close(self) -> None:
         """Write, fsync and close."""
-        with self._io_lock:
-            self.commit()
-            self._appender.close()
+        self._batch.close()
 
 
 __all__ = ["Diagnostics", "DiagnosticsAPI", "Level", "bound_text", "remove_expired"]

@@ -1,15 +1,18 @@
-"""Append-only daily JSON-lines files: batched writes, fsync and torn-tail recovery.
+"""Append-only daily JSON-lines files: group commit, fsync off the loop, torn-tail recovery.
 
-Shared by the evidence ledger and diagnostics. A crash can leave the last line of the file
-being written torn (no newline, or not JSON); on start that tail is moved to a quarantine
-file next to it (``YYYYMMDD.<kind>.quarantine.jsonl``) and the file is truncated to its last
-good line, so readers never see half a record and nothing is silently lost.
+Shared by the evidence ledger and diagnostics (``DailyBatchWriter``). A crash can leave the
+last line of the file being written torn (no newline, or not JSON); on start that tail is
+moved to a quarantine file next to it (``YYYYMMDD.<kind>.quarantine.jsonl``) and the file
+is truncated to its last good line, so readers never see half a record and nothing is
+silently lost.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import threading
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -100,8 +103,8 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-class DailyAppender:
-    """Owns the open fd of each day's file; one ``os.write`` per batch per day."""
+class _DailyFiles:
+    """Owns the open fd of each day's file; fds are retired when a later day is written."""
 
     def __init__(self, path_for_day: Callable[[date], Path]) -> None:
         self._path_for_day = path_for_day
@@ -127,27 +130,83 @@ class DailyAppender:
                 self._dirty.discard(old)
             os.close(fd)
 
-    @property
-    def dirty(self) -> bool:
-        return bool(self._dirty)
-
     def take_dirty(self) -> list[int]:
         """The fds written since the last call (on the writer's thread); fsync them next."""
         fds = [self._fds[day] for day in self._dirty if day in self._fds]
         self._dirty.clear()
         return fds
 
-    def fsync(self) -> None:
-        """Make everything written so far durable."""
-        for fd in self.take_dirty():
-            os.fsync(fd)
-
     def close(self) -> None:
         """fsync and close every open file."""
-        self.fsync()
+        for fd in self.take_dirty():
+            os.fsync(fd)
         for fd in self._fds.values():
             os.close(fd)
         self._fds.clear()
 
 
-__all__ = ["DailyAppender", "last_line", "quarantine_path", "recover_torn_tail"]
+class DailyBatchWriter:
+    """Group commit into daily files: ``add`` only queues a line (cheap, on the event loop);
+    ``commit`` writes the batch with one ``write`` per day file; ``sync`` or
+    ``sync_off_loop`` make it durable. ``on_commit(n)`` runs after every batch written."""
+
+    def __init__(
+        self,
+        path_for_day: Callable[[date], Path],
+        *,
+        on_commit: Callable[[int], None] | None = None,
+    ) -> None:
+        self._files = _DailyFiles(path_for_day)
+        self._pending: list[tuple[date, bytes]] = []
+        self._on_commit = on_commit
+        # fsyncs run on a worker thread: fds are only closed under the same lock
+        self._io_lock = threading.Lock()
+        self.syncs = 0  # fsync rounds that had something to make durable
+
+    @property
+    def pending_count(self) -> int:
+        return len(self._pending)
+
+    def add(self, day: date, line: bytes) -> int:
+        """Queue one whole line for the file of ``day``; how many lines are now pending."""
+        self._pending.append((day, line))
+        return len(self._pending)
+
+    def commit(self) -> int:
+        """Write the pending lines, one write per day file (oldest day first); how many."""
+        if not self._pending:
+            return 0
+        batch, self._pending = self._pending, []
+        by_day: dict[date, list[bytes]] = {}
+        for day, line in batch:
+            by_day.setdefault(day, []).append(line)
+        for day in sorted(by_day):
+            self._files.write(day, b"".join(by_day[day]))
+        if self._on_commit is not None:
+            self._on_commit(len(batch))
+        return len(batch)
+
+    def sync(self) -> None:
+        """fsync what has been written, on the caller's thread."""
+        self._fsync(self._files.take_dirty())
+
+    async def sync_off_loop(self) -> None:
+        """fsync what has been written on a worker thread, off the event loop."""
+        await asyncio.to_thread(self._fsync, self._files.take_dirty())
+
+    def _fsync(self, fds: list[int]) -> None:
+        if not fds:
+            return
+        with self._io_lock:
+            for fd in fds:
+                os.fsync(fd)
+        self.syncs += 1
+
+    def close(self) -> None:
+        """Commit, fsync and close every file (shutdown path)."""
+        with self._io_lock:
+            self.commit()
+            self._files.close()
+
+
+__all__ = ["DailyBatchWriter", "last_line", "quarantine_path", "recover_torn_tail"]

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import socket
-import threading
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
 
 from mimolo.dataroot import DataRoot
 from mimolo.errors import LedgerError
-from mimolo.operations.jsonl_files import DailyAppender, last_line, recover_torn_tail
+from mimolo.operations.jsonl_files import DailyBatchWriter, last_line, recover_torn_tail
 from mimolo.protocol.evidence import wrap_summary
 
 log = logging.getLogger(__name__)
@@ -60,15 +58,12 @@ class Ledger:
         self.fsync_interval_s = fsync_interval_s
         self.host = host or socket.gethostname()
         self.max_pending = max_pending
-        self._appender = DailyAppender(data_root.evidence_file)
-        self._pending: list[tuple[date, bytes]] = []
+        self._batch = DailyBatchWriter(data_root.evidence_file, on_commit=self._committed)
         self._seq = 0
         self._opened = False
         self._room = asyncio.Event()
         self._room.set()
-        self._io_lock = threading.Lock()
         self.records_written = 0
-        self.syncs = 0
         self._written_seq = 0  # seq of the last record written (not yet necessarily synced)
         self.durable_seq = 0  # seq of the last record written and fsynced
 
@@ -78,7 +73,12 @@ class Ledger:
 
     @property
     def pending_count(self) -> int:
-        return len(self._pending)
+        return self._batch.pending_count
+
+    @property
+    def syncs(self) -> int:
+        """fsync rounds so far (each made at least one write durable)."""
+        return self._batch.syncs
 
     def open(self) -> LedgerRecovery:
         """Quarantine torn tails of the newest files and recover the last seq."""
@@ -122,8 +122,7 @@ class Ledger:
             host=self.host,
             raw_summary=raw_summary,
         )
-        self._pending.append((received_at.astimezone(UTC).date(), line))
-        if len(self._pending) >= self.max_pending:
+        if self._batch.add(received_at.astimezone(UTC).date(), line) >= self.max_pending:
             self._room.clear()
         return self._seq
 
@@ -133,32 +132,18 @@ class Ledger:
 
     def commit(self) -> int:
         """Write the pending batch: one write per day file. Returns the record count."""
-        if not self._pending:
-            return 0
-        batch, self._pending = self._pending, []
-        by_day: dict[date, list[bytes]] = {}
-        for day, line in batch:
-            by_day.setdefault(day, []).append(line)
-        for day in sorted(by_day):
-            self._appender.write(day, b"".join(by_day[day]))
-        self.records_written += len(batch)
+        return self._batch.commit()
+
+    def _committed(self, count: int) -> None:
+        self.records_written += count
         self._written_seq = self._seq
         self._room.set()
-        return len(batch)
 
     def sync(self) -> None:
         """fsync what has been written (on the caller's thread)."""
         written = self._written_seq
-        self._fsync(self._appender.take_dirty())
+        self._batch.sync()
         self.durable_seq = written
-
-    def _fsync(self, fds: list[int]) -> None:
-        if not fds:
-            return
-        with self._io_lock:
-            for fd in fds:
-                os.fsync(fd)
-        self.syncs += 1
 
     async def run(self) -> None:
         """Group commit until cancelled: commit + fsync every interval, and on the way out."""
@@ -167,17 +152,14 @@ class Ledger:
                 await asyncio.sleep(self.fsync_interval_s)
                 self.commit()
                 written = self._written_seq
-                # fsync off the event loop; fds are only closed under the same lock.
-                await asyncio.to_thread(self._fsync, self._appender.take_dirty())
+                await self._batch.sync_off_loop()
                 self.durable_seq = written
         finally:
             self.close()
 
     def close(self) -> None:
         """Commit, fsync and close (shutdown path)."""
-        with self._io_lock:
-            self.commit()
-            self._appender.close()  # closing fsyncs
+        self._batch.close()
         self.durable_seq = self._written_seq
 
 
