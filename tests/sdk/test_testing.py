@@ -59,7 +59,7 @@ def test_environment_is_complete_and_private(tmp_path: Path) -> None:
         "MIMOLO_INSTANCE_ID": "i-1",
         "MIMOLO_AGENT_ID": "i-1",
         "MIMOLO_AGENT_LABEL": "L",
-        "MIMOLO_HEARTBEAT_INTERVAL_S": "1",
+        "MIMOLO_HEARTBEAT_INTERVAL_S": "1.0",
         "MIMOLO_AGENT_CONFIG": '{"a": 1}',
     }
     assert (tmp_path / "agents" / "p" / "i-1").stat().st_mode & 0o777 == 0o700

@@ -33,9 +33,10 @@ from mimolo.operations.ledger import Ledger
 from mimolo.operations.resources import PsutilSampler, Sampler
 from mimolo.operations.router import AgentMessageHook, MessageRouter
 from mimolo.operations.runner import Runner, SpawnPlan, ack_waiter
-from mimolo.operations.spawn_env import SpawnFacts, agent_environment, spawn_signature
+from mimolo.operations.spawn_env import spawn_signature
 from mimolo.operations.subprocess_launcher import SubprocessLauncher
 from mimolo.operations.watchdog import Watchdog
+from mimolo.protocol.agent_env import SpawnFacts, agent_environment
 from mimolo.protocol.commands import AgentCommand, FlushCommand
 from mimolo.protocol.config_schema import AgentConfig, Settings
 from mimolo.protocol.messages import AgentMessage

@@ -73,23 +73,20 @@ def agent_environment(
     config: Mapping[str, Any] | None = None,
     base: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The environment Operations gives an agent, rooted in ``data_dir``."""
-    out = dict(os.environ if base is None else base)
+    """The environment Operations gives an agent, rooted in ``data_dir`` (its instance
+    folder is created, private)."""
     instance_dir = data_dir / "agents" / plugin_id / instance_id
     instance_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    out.update(
-        {
-            env.DATA_DIR: str(data_dir),
-            env.INSTANCE_DIR: str(instance_dir),
-            env.PLUGIN_ID: plugin_id,
-            env.INSTANCE_ID: instance_id,
-            env.AGENT_ID: instance_id,
-            env.AGENT_LABEL: label,
-            env.HEARTBEAT_INTERVAL_S: f"{heartbeat_interval_s:g}",
-            env.AGENT_CONFIG: json.dumps(dict(config or {})),
-        }
+    facts = env.SpawnFacts(
+        instance_id=instance_id,
+        instance_label=label,
+        plugin_id=plugin_id,
+        data_dir=str(data_dir),
+        instance_dir=str(instance_dir),
+        params=dict(config or {}),
+        heartbeat_interval_s=heartbeat_interval_s,
     )
-    return out
+    return env.agent_environment(facts, os.environ if base is None else base)
 
 
 class AgentDriver:
