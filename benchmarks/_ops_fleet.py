@@ -50,25 +50,33 @@ async def _wait_running(path: Path, n: int, timeout: float) -> int:
 
 
 @contextlib.contextmanager
+def running_ops(root: DataRoot, *args: str, grace_s: float) -> Iterator[int]:
+    """``mimolo ops [args]`` on ``root`` in its own session, output discarded; yields its pid.
+    On the way out it gets SIGTERM (it stops its agents itself), SIGKILL after ``grace_s``."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mimolo", "ops", *args],
+        env={**os.environ, "MIMOLO_DATA_DIR": str(root.root)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield proc.pid
+    finally:
+        if stop_popen(proc, label="mimolo ops", grace_s=grace_s) == "sigkill":
+            log(f"Operations did not stop within {grace_s:.0f} s of SIGTERM; killed")
+
+
+@contextlib.contextmanager
 def ops_fleet(root_dir: Path, n: int) -> Iterator[tuple[DataRoot, int]]:
     """Start ``mimolo ops`` over N agents and yield ``(root, pid)`` at once (wait for the
     agents with ``running_count``). On the way out Operations gets SIGTERM, which stops
     every agent gracefully, and is killed if it has not finished within 300 s."""
     root = DataRoot.resolve(root_dir).ensure()
     root.config_path.write_text(fleet_config(n))
-    env = {**os.environ, "MIMOLO_DATA_DIR": str(root.root)}
     log(f"starting mimolo ops with {n} agent_template instances")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mimolo", "ops"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        yield root, proc.pid
-    finally:
-        stop_popen(proc, label="mimolo ops", grace_s=300.0)
+    with running_ops(root, grace_s=300.0) as pid:
+        yield root, pid
 
 
 def running_count(root: DataRoot, n: int, timeout: float = 600.0) -> int:
@@ -76,4 +84,4 @@ def running_count(root: DataRoot, n: int, timeout: float = 600.0) -> int:
     return asyncio.run(_wait_running(root.socket_path, n, timeout))
 
 
-__all__ = ["HEARTBEAT_S", "fleet_config", "ops_fleet", "running_count"]
+__all__ = ["HEARTBEAT_S", "fleet_config", "ops_fleet", "running_count", "running_ops"]

@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import subprocess
 import sys
 import threading
 import time
@@ -28,10 +26,10 @@ from typing import Any
 import psutil
 
 from benchmarks._core import BenchContext, Figure, below, log, unmeasured
+from benchmarks._ops_fleet import running_ops
 from mimolo.dataroot import DataRoot
 from mimolo.errors import MimoloError
 from mimolo.ipc import OpsClient
-from mimolo.process_group import stop_popen
 
 PING_P99_TARGET_MS = 10.0
 RSS_TARGET_MB = 100.0
@@ -105,20 +103,9 @@ def fault_ops(tmp: Path) -> Iterator[tuple[DataRoot, int]]:
     root = DataRoot.resolve(tmp / "root").ensure()
     root.config_path.write_text(fault_config())
     templates = write_templates(tmp / "templates")
-    argv = [sys.executable, "-m", "mimolo", "ops", "--extra-templates", str(templates)]
     log(f"starting mimolo ops with {len(AGENTS)} hostile agents")
-    proc = subprocess.Popen(
-        argv,
-        env={**os.environ, "MIMOLO_DATA_DIR": str(root.root)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        yield root, proc.pid
-    finally:
-        if stop_popen(proc, label="mimolo ops", grace_s=120.0) == "sigkill":
-            log("Operations did not stop within 120 s of SIGTERM; killed")
+    with running_ops(root, "--extra-templates", str(templates), grace_s=120.0) as pid:
+        yield root, pid
 
 
 class RssSampler(threading.Thread):

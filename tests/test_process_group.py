@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -57,37 +58,15 @@ class Scripted:
         return self.wait_sync(timeout)
 
 
-def run_both(
-    proc: Scripted,
-    *,
-    label: str = "x",
-    grace_s: float = 2.0,
-    term_signals: Sequence[signal.Signals] = (signal.SIGTERM,),
-    kill_wait_s: float = KILL_WAIT_S,
-) -> tuple[Ending, Ending]:
+def run_both(proc: Scripted, **options: Any) -> tuple[Ending, Ending]:
     """The same scripted stop through the async and the sync form."""
     twin = Scripted(proc.dies_on, proc.alive)
+    options = {"label": "x", "grace_s": 2.0, **options}
     ending = asyncio.run(
-        stop_group(
-            7,
-            label=label,
-            grace_s=grace_s,
-            running=lambda: proc.alive,
-            wait=proc.wait,
-            send=proc.send,
-            term_signals=term_signals,
-            kill_wait_s=kill_wait_s,
-        )
+        stop_group(7, running=lambda: proc.alive, wait=proc.wait, send=proc.send, **options)
     )
     ending_sync = stop_group_sync(
-        7,
-        label=label,
-        grace_s=grace_s,
-        running=lambda: twin.alive,
-        wait=twin.wait_sync,
-        send=twin.send,
-        term_signals=term_signals,
-        kill_wait_s=kill_wait_s,
+        7, running=lambda: twin.alive, wait=twin.wait_sync, send=twin.send, **options
     )
     assert (twin.sent, twin.waits) == (proc.sent, proc.waits)
     return ending, ending_sync

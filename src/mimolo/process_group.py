@@ -4,8 +4,9 @@ Everything MiMoLo starts runs in its own session (agents, the agent driver's age
 reporters, benchmark children), so the group is the unit that is stopped. The sequence is
 one policy: each polite signal (SIGTERM unless told otherwise) is sent to the group and
 followed by a grace period; if the leader is still alive, SIGKILL, and a bounded wait for it
-to be reaped. ``stop_group`` / ``stop_group_sync`` run that sequence over the signal and
-wait functions they are given (the supervisor passes its ``OsProcess``, real or simulated);
+to be reaped. ``stop_group`` runs that sequence over the signal and wait functions it is
+given (the supervisor passes its ``OsProcess``, real or simulated); ``stop_group_sync``
+drives the same coroutine with blocking waits, without an event loop.
 ``stop_asyncio_process`` / ``stop_popen`` run it over a process we started and then kill
 whatever the leader left behind in its group.
 """
@@ -100,15 +101,27 @@ def stop_group_sync(
     kill_wait_s: float = KILL_WAIT_S,
 ) -> Ending:
     """``stop_group`` for callers without an event loop (blocking waits)."""
-    send = send or partial(signal_group, pgid)
-    if not running():
-        return "exited"
-    for sig, timeout in stop_steps(grace_s, term_signals, kill_wait_s):
-        _announce(label, pgid, sig, grace_s)
-        send(sig)
-        if wait(timeout):
-            return _ending(sig)
-    return "sigkill"
+
+    async def wait_now(timeout: float) -> bool:
+        return wait(timeout)  # blocks; the sequence below never suspends
+
+    sequence = stop_group(
+        pgid,
+        label=label,
+        grace_s=grace_s,
+        running=running,
+        wait=wait_now,
+        send=send,
+        term_signals=term_signals,
+        kill_wait_s=kill_wait_s,
+    )
+    try:
+        sequence.send(None)
+    except StopIteration as done:
+        ending: Ending = done.value
+        return ending
+    sequence.close()
+    raise RuntimeError("the stop sequence suspended without an event loop")
 
 
 async def stop_asyncio_process(
