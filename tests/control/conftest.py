@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from mimolo.dataroot import DataRoot
 
 from ._live import LiveControl, live_control, short_data_root
+from ._widget_stack import Stack, widget_stack
 
 
 @pytest.fixture
@@ -64,3 +65,10 @@ def page(browser: Browser) -> Iterator[Page]:
         yield new_page
     finally:
         context.close()
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    """The probe agents under a real Operations, and Control (shared by the widget tests)."""
+    with widget_stack() as running:
+        yield running

@@ -136,12 +136,24 @@ def put_artifact(root: DataRoot, rel: str) -> None:
 
 def test_preflight_counts_and_collects_refs() -> None:
     html = (
-        '<img src="mimolo://artifact/a/b.png"><img src="mimolo://artifact/a/b.png"><img>'
+        '<img src="mimolo://artifact/a/b.png"><img src="mimolo://artifact/a/b.png">'
         "<table><tr><td>1</td></tr><tr><td>2</td></tr></table>"
     )
     checked = preflight_frame(html)
-    assert (checked.images, checked.rows, checked.artifact_refs) == (3, 2, ("a/b.png",))
+    assert (checked.images, checked.rows, checked.artifact_refs) == (2, 2, ("a/b.png",))
     assert checked.bytes == len(html)
+    # What it counted is the sanitizer's output (the parse Control shows).
+    assert checked.html.count("<tr>") == 2 and "<tbody>" in checked.html
+
+
+def test_preflight_counts_rows_as_the_html5_parser_sees_them() -> None:
+    # html.parser reads <svg><style> as raw text; an HTML5 parser breaks out of the SVG at
+    # <table> and shows every row.
+    rows = "<tr><td>x</td></tr>" * 1500
+    with pytest.raises(WidgetError) as caught:
+        preflight_frame(f"<svg><style><table>{rows}</table>")
+    assert caught.value.code == "render_validation_failed"
+    assert "1500 table rows" in caught.value.message
 
 
 def test_preflight_refuses_oversize_with_code() -> None:
@@ -160,6 +172,8 @@ def test_preflight_refuses_oversize_with_code() -> None:
         '<img src="mimolo://artifact/a b.png">',
         '<img src="mimolo://artifact/">',
         '<img src="file:///etc/passwd">',
+        '<img src="MIMOLO://artifact/a.png">',
+        "<img>",
         "<table>" + "<tr></tr>" * 1001 + "</table>",
         '<img src="mimolo://artifact/a.png">' * 33,
     ],

@@ -104,7 +104,7 @@ def test_hostile_fragment_is_harmless_after_rewrite(case: str, fragment: str) ->
 
 def test_allowlisted_markup_survives() -> None:
     html = (
-        '<section class="w"><header><h1 title="t">Title</h1></header>'
+        '<section class="w-row"><header><h1 title="t">Title</h1></header>'
         '<article><h2>Sub</h2><h3>x</h3><p>para <span aria-label="n">span</span></p>'
         "<ul><li>a</li></ul><ol><li>b</li></ol>"
         "<table><thead><tr><th>h</th></tr></thead><tbody><tr><td>c</td></tr></tbody></table>"

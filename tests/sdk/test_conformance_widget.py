@@ -11,7 +11,8 @@ from sdk.corpus import BROKEN, PATIENT, script
 @pytest.mark.parametrize(
     ("html", "removed"),
     [
-        ('<div class="w"><p>ok</p></div>', []),
+        ('<div class="w-row"><p>ok</p></div>', []),
+        ('<div class="toast"><p>x</p></div>', ["div[class]"]),
         ("<table><thead><tr><th>a</th></tr></thead><tbody><tr><td>1</td></tr></tbody></table>", []),
         ("<p>it&#x27;s &amp; fine</p>", []),
         ('<img src="mimolo://artifact/abcdefghijklmnopqrstuvwxyz" alt="shot">', []),

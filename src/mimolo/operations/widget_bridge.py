@@ -2,10 +2,11 @@
 
 Operations never renders a widget (DESIGN §8). It asks the agent (``widget_render`` /
 ``widget_action`` commands), correlates the answer by ``request_id``, preflights the frame
-(size, image and row counts, artifact references), exchanges every
-``mimolo://artifact/<rel_path>`` image for a short-lived token, caches the result for the
-frame's ``ttl_ms`` and leaves an ``audit`` breadcrumb with bytes and duration. Control then
-sanitizes what it gets, as the final authority.
+(size, then image and row counts and artifact references on the sanitizer's own parse:
+``mimolo.protocol.widget_html.clean_fragment``, the function Control uses too), exchanges
+every ``mimolo://artifact/<rel_path>`` image for a short-lived token, caches the sanitized
+result for the frame's ``ttl_ms`` and leaves an ``audit`` breadcrumb with bytes and duration.
+Control then sanitizes what it gets again, as the final authority.
 
 Error codes (``WidgetError.code``): ``widget_not_supported``, ``render_timeout``,
 ``render_payload_too_large``, ``render_validation_failed``, ``render_failed``,
@@ -21,8 +22,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from html.parser import HTMLParser
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 import msgspec
@@ -34,19 +34,23 @@ from mimolo.operations.artifact_tokens import ArtifactTokenStore
 from mimolo.operations.diagnostics import DiagnosticsAPI
 from mimolo.protocol.commands import AgentCommand, WidgetActionCommand, WidgetRenderCommand
 from mimolo.protocol.messages import AckMessage, AgentMessage, ErrorMessage, WidgetFrameMessage
+from mimolo.protocol.widget_html import (
+    ARTIFACT_PREFIX,
+    ARTIFACT_REF_SRC_RE,
+    MAX_FRAGMENT_BYTES,
+    MAX_IMAGES,
+    MAX_TABLE_ROWS,
+    check_fragment_size,
+    clean_fragment,
+    replace_image_sources,
+)
 
 log = logging.getLogger(__name__)
 
-MAX_FRAME_BYTES: Final = 64 * 1024
-MAX_IMAGES: Final = 32
-MAX_TABLE_ROWS: Final = 1000
+MAX_FRAME_BYTES: Final = MAX_FRAGMENT_BYTES
 MAX_CACHE_TTL_MS: Final = 60_000
 DEFAULT_RENDER_TIMEOUT_S: Final = 5.0
 DEFAULT_ACTION_TIMEOUT_S: Final = 10.0
-ARTIFACT_PREFIX: Final = "mimolo://artifact/"
-_REF_CHARS: Final = r"[A-Za-z0-9._/-]"
-_REF_RE: Final = re.compile(rf"^{_REF_CHARS}{{1,512}}$")
-_RAW_REF_RE: Final = re.compile(rf"mimolo://artifact/({_REF_CHARS}+)")
 _ACTION_RE: Final = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 SendCommand = Callable[[str, AgentCommand], Awaitable[None] | None]
@@ -54,12 +58,14 @@ SendCommand = Callable[[str, AgentCommand], Awaitable[None] | None]
 
 
 class FramePreflight(msgspec.Struct, frozen=True, kw_only=True):
-    """What a frame's HTML contains, as far as the bounds are concerned."""
+    """What a frame's HTML contains, counted on the sanitizer's output."""
 
     bytes: int
     images: int
     rows: int
     artifact_refs: tuple[str, ...]
+    html: str
+    """The sanitized HTML (image sources still ``mimolo://artifact/<rel_path>``)."""
 
 
 class RenderedWidget(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,23 +84,6 @@ class RenderedWidget(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: float
 
 
-class _Inventory(HTMLParser):
-    """Counts images and rows and collects image sources."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.images = 0
-        self.rows = 0
-        self.sources: list[str | None] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "img":
-            self.images += 1
-            self.sources.append(next((v for k, v in attrs if k == "src"), None))
-        elif tag == "tr":
-            self.rows += 1
-
-
 def preflight_frame(
     html: str,
     *,
@@ -102,52 +91,52 @@ def preflight_frame(
     max_images: int = MAX_IMAGES,
     max_rows: int = MAX_TABLE_ROWS,
 ) -> FramePreflight:
-    """Check a frame's bounds and image sources; raise ``WidgetError`` with the code."""
+    """Check a frame's bounds and image sources; raise ``WidgetError`` with the code.
+
+    Counts are taken on what the sanitizer outputs (the parse Control shows), and every
+    image must keep an artifact reference through it: a source the sanitizer removed
+    (``http:``, ``data:``, a path …) fails the frame instead of silently vanishing.
+    """
     size = len(html.encode("utf-8", errors="surrogatepass"))
     if size > max_bytes:
         raise WidgetError(
             f"widget frame is {size} bytes; the limit is {max_bytes}",
             code="render_payload_too_large",
         )
-    inventory = _Inventory()
-    inventory.feed(html)
-    inventory.close()
-    if inventory.images > max_images:
-        raise WidgetError(
-            f"widget frame has {inventory.images} images; the limit is {max_images}",
-            code="render_validation_failed",
-        )
-    if inventory.rows > max_rows:
-        raise WidgetError(
-            f"widget frame has {inventory.rows} table rows; the limit is {max_rows}",
-            code="render_validation_failed",
-        )
+    checked = clean_fragment(html, sources="reference", max_images=max_images, max_rows=max_rows)
+    check_fragment_size(checked.html, "the sanitized widget frame")
     refs: list[str] = []
-    for src in inventory.sources:
-        if src is None:
-            continue
-        ref = src[len(ARTIFACT_PREFIX) :] if src.startswith(ARTIFACT_PREFIX) else None
-        if ref is None or not _REF_RE.fullmatch(ref):
+    for number, src in enumerate(checked.sources, 1):
+        ref = ARTIFACT_REF_SRC_RE.fullmatch(src)
+        if ref is None:
             raise WidgetError(
-                f"image source {src[:80]!r} is not an artifact reference "
-                f"({ARTIFACT_PREFIX}<rel_path>)",
+                f"image {number} of {checked.images} has no artifact reference as its source"
+                f" ({ARTIFACT_PREFIX}<rel_path>; any other source is removed by the sanitizer)",
                 code="render_validation_failed",
             )
-        if ref not in refs:
-            refs.append(ref)
+        if ref.group(1) not in refs:
+            refs.append(ref.group(1))
     return FramePreflight(
-        bytes=size, images=inventory.images, rows=inventory.rows, artifact_refs=tuple(refs)
+        bytes=size,
+        images=checked.images,
+        rows=checked.rows,
+        artifact_refs=tuple(refs),
+        html=checked.html,
     )
 
 
-def exchange_refs(html: str, tokens: dict[str, str]) -> str:
-    """Replace each ``mimolo://artifact/<rel_path>`` in ``tokens`` by its token's URL."""
+def exchange_refs(sanitized: str, tokens: Mapping[str, str]) -> str:
+    """Replace each image's ``mimolo://artifact/<rel_path>`` in ``tokens`` by its token's.
 
-    def _swap(match: re.Match[str]) -> str:
-        token = tokens.get(match.group(1))
-        return match.group(0) if token is None else f"{ARTIFACT_PREFIX}{token}"
+    ``sanitized`` is :func:`preflight_frame`'s HTML: only real ``<img src>`` are touched.
+    """
 
-    return _RAW_REF_RE.sub(_swap, html)
+    def _swap(src: str) -> str:
+        ref = ARTIFACT_REF_SRC_RE.fullmatch(src)
+        token = None if ref is None else tokens.get(ref.group(1))
+        return src if token is None else f"{ARTIFACT_PREFIX}{token}"
+
+    return replace_image_sources(sanitized, _swap)
 
 
 async def _maybe_await(value: Awaitable[None] | None) -> None:
@@ -345,13 +334,16 @@ class WidgetBridge:
         # less than half their TTL is left, so half the TTL is the safe bound).
         token_bound_ms = int(self.tokens.ttl_s * 500)
         ttl_ms = max(0, min(int(data.ttl_ms), MAX_CACHE_TTL_MS, token_bound_ms))
+        html = exchange_refs(checked.html, tokens)
+        # Control checks the bound on what it receives: escaping and tokens can grow a frame.
+        check_fragment_size(html, "the sanitized frame with its artifact tokens")
         now = self.clock()
         frame = RenderedWidget(
             instance_id=instance_id,
             plugin_id=plugin_id,
             request_id=request_id,
             mode=data.mode,
-            html=exchange_refs(data.html, tokens),
+            html=html,
             ttl_ms=ttl_ms,
             state_token=data.state_token,
             bytes=checked.bytes,

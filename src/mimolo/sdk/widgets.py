@@ -64,9 +64,10 @@ def escape(value: object) -> str:
 
 
 def html_table(
-    headers: Sequence[str], rows: Iterable[Sequence[object]], *, css_class: str = "mimolo-table"
+    headers: Sequence[str], rows: Iterable[Sequence[object]], *, css_class: str = "w-compact"
 ) -> str:
-    """An escaped ``<table>`` fragment with a header row."""
+    """An escaped ``<table>`` fragment with a header row (``css_class``: a widget class,
+    docs/widgets.md; Control removes any other)."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join(
         "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in rows

@@ -66,6 +66,6 @@ class ExampleAgent(BaseAgent):
         """The last summaries, newest first."""
         rows = list(self._history)
         if not rows:
-            return '<div class="mimolo-widget"><p>No summaries yet.</p></div>'
+            return '<div><p class="w-muted">No summaries yet.</p></div>'
         table = html_table(("time (UTC)", "samples", "active", "mode"), rows)
-        return f'<div class="mimolo-widget"><h3>Recent summaries</h3>{table}</div>'
+        return f"<div><h3>Recent summaries</h3>{table}</div>"

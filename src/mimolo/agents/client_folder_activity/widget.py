@@ -16,7 +16,7 @@ def render_recent(title: str, recent: Sequence[Change], *, limit: int = WIDGET_R
     newest = sorted(recent, key=lambda c: c.at, reverse=True)[:limit]
     head = f"<header><h3>{escape(title)}</h3></header>"
     if not newest:
-        return f'<section class="mimolo-widget">{head}<p>No file changes yet.</p></section>'
+        return f'<section>{head}<p class="w-muted">No file changes yet.</p></section>'
     rows = [
         (
             datetime.fromtimestamp(c.at, UTC).strftime("%H:%M:%S"),
@@ -26,7 +26,7 @@ def render_recent(title: str, recent: Sequence[Change], *, limit: int = WIDGET_R
         for c in newest
     ]
     table = html_table(("time (UTC)", "change", "path"), rows)
-    return f'<section class="mimolo-widget">{head}{table}</section>'
+    return f"<section>{head}{table}</section>"
 
 
 __all__ = ["WIDGET_ROWS", "render_recent"]

@@ -17,9 +17,9 @@ ARTIFACT_SCHEME = "mimolo://artifact/"
 
 def render_latest(title: str, latest: CaptureRecord | None, problem: str | None) -> str:
     """An HTML fragment showing the newest capture (or why there is none)."""
-    parts = [f'<section class="mimolo-widget"><header><h3>{escape(title)}</h3></header>']
+    parts = [f"<section><header><h3>{escape(title)}</h3></header>"]
     if problem:
-        parts.append(f'<p class="warning">{escape(problem)}</p>')
+        parts.append(f'<p class="w-warn">{escape(problem)}</p>')
     if latest is None:
         parts.append("<p>No capture yet.</p>")
     else:

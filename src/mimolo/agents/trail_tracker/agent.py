@@ -207,9 +207,9 @@ class TrailTrackerAgent(BaseAgent):
             f"<p>CAD user {escape(state)}; last trail write {escape(last)}.</p>"
         )
         if self.problem:
-            head += f'<p class="warning">{escape(self.problem)}</p>'
+            head += f'<p class="w-warn">{escape(self.problem)}</p>'
         table = html_table(("time (UTC)", "writes", "pings", "state"), list(self.history))
-        return f'<section class="mimolo-widget">{head}{table}</section>'
+        return f"<section>{head}{table}</section>"
 
 
 __all__ = ["SUMMARY_SCHEMA", "TrailTrackerAgent"]

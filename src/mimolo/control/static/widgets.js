@@ -1,6 +1,9 @@
 // MiMoLo Control: widget canvases on the dashboard cards.
 // - every [data-widget-slot="<instance_id>"] gets a canvas: toolbar (Refresh, Pause/Play,
 //   status line) and a body filled with the server-sanitized HTML of the agent's widget;
+// - the widget's HTML lives in a shadow root of its own ([data-widget-view]) with the widget
+//   stylesheet (static/widget.css, the w-… classes) linked inside it: the page's classes
+//   cannot reach a widget, and the view clips whatever it holds (contain: content);
 // - auto-refresh follows the frame's ttl_ms (never faster than the manifest's
 //   min_refresh_ms), pauses while the tab is hidden, and can be paused per canvas;
 // - Refresh asks the agent for an immediate summary (widget action "refresh"), then
@@ -9,8 +12,8 @@
 //   are shown inside the canvas; the rest of the page never breaks;
 // - the cards region is re-rendered by app.js every few seconds, so canvases live outside
 //   it and are moved back into the fresh slots (images and state survive the swap).
-// The HTML inserted here has already been sanitized by Control (sanitize.py); the CSP is
-// the second wall.
+// The HTML inserted here has already been sanitized by Control (protocol/widget_html.py);
+// the CSP is the second wall.
 "use strict";
 
 (function () {
@@ -20,6 +23,7 @@
   const FLOOR_INTERVAL_MS = 1000;
   const RETRY_INTERVAL_MS = 10000;
   const STOP_CODES = new Set(["widget_not_supported", "invalid_id", "unknown_instance"]);
+  const WIDGET_CSS = "/static/widget.css";
   const canvases = new Map();
 
   function el(tag, className, text) {
@@ -62,9 +66,21 @@
     bar.append(refresh, toggle, status);
     const body = el("div", "widget-body");
     body.dataset.widgetBody = instanceId;
+    const note = el("div", "widget-notice");
+    note.hidden = true;
+    const view = el("div", "widget-view");
+    view.dataset.widgetView = instanceId;
+    view.hidden = true;
+    const shadow = view.attachShadow({ mode: "open" });
+    const sheet = document.createElement("link");
+    sheet.rel = "stylesheet";
+    sheet.href = WIDGET_CSS;
+    const frame = el("div", "w-frame");
+    shadow.append(sheet, frame);
+    body.append(note, view);
     root.append(bar, body);
     const canvas = {
-      instanceId, root, body, status, toggle, refresh,
+      instanceId, root, body, note, view, frame, status, toggle, refresh,
       playing: true, timer: null, inflight: false, focused: null, interval: DEFAULT_INTERVAL_MS,
       html: null,
     };
@@ -98,7 +114,10 @@
       box.append(el("strong", "", code), document.createTextNode(" "));
       box.append(el("span", "", message || "The widget could not be shown."));
     }
-    canvas.body.replaceChildren(box);
+    canvas.note.replaceChildren(box);
+    canvas.note.hidden = false;
+    canvas.view.hidden = true;
+    canvas.frame.replaceChildren();
     canvas.html = null;
     canvas.root.dataset.widgetState = "error";
     canvas.root.dataset.widgetError = code;
@@ -128,9 +147,13 @@
       }
       if (data && data.ok) {
         if (canvas.root.dataset.widgetState !== "ok" || canvas.html !== data.html) {
-          canvas.body.innerHTML = data.html; // sanitized by Control; CSP forbids script anyway
+          // sanitized by Control; inside the widget's own shadow root; CSP forbids script
+          canvas.frame.innerHTML = data.html;
           canvas.html = data.html; // unchanged frames keep their DOM (no image refetch)
         }
+        canvas.note.hidden = true;
+        canvas.note.replaceChildren();
+        canvas.view.hidden = false;
         canvas.root.dataset.widgetState = "ok";
         delete canvas.root.dataset.widgetError;
         const when = new Date().toLocaleTimeString();
