@@ -1,36 +1,74 @@
-"""The MiMoLo error hierarchy.
+"""The MiMoLo error hierarchy and the one table of error codes.
 
-Every error carries a stable machine ``code`` (used verbatim as the IPC error code) and a
-human message. Catch at boundaries, report with context, keep running.
+Every error carries a stable machine ``code`` (used verbatim as the IPC error code), a human
+``message``, the ``field`` at fault when there is one, and the ``http_status`` Control
+answers it with. ``CODES`` lists every code raised anywhere: each class's own and each
+per-raise ``code=`` override; ``mimolo.ipc.types.ERROR_CODES`` is its wire part. Catch at
+boundaries, report with context, keep running.
 
-    MimoloError
-    ├── ProtocolError        a line or command that breaks the agent protocol
-    ├── ConfigError          agent_config.toml or an instance change that does not validate
-    ├── DataRootError        the data root is unusable (permissions, locked by another pid)
-    │   └── AlreadyRunning   another Operations holds the singleton lock
-    ├── IpcError             a control-socket request failed (carries the server's code)
-    │   └── OperationsUnavailable  nothing answers on the control socket
-    ├── LedgerError          evidence cannot be written or read
-    ├── TrustError           a package signature, allowlist or version check failed
-    ├── PackageError         a package is malformed or hostile
-    ├── ArtifactError        an artifact token or path was refused
-    ├── WidgetError          a widget render/action failed
-    └── ReportError          a reporter crashed, timed out or printed garbage
+    MimoloError                    anything MiMoLo refuses or fails at (500)
+    ├── ProtocolError              a line or command that breaks the agent protocol (400)
+    │   └── LineRejected           an agent line that is not a message; ``reason`` says why
+    ├── ConfigError                a config file, instance change or form that does not validate
+    │   └── FormTooLarge           a Control form body over the size cap (answered as ConfigError)
+    ├── InvalidField               a control request's field failed its handler's own check
+    ├── DataRootError              the data root is unusable (permissions, a socket in the way)
+    │   └── AlreadyRunning         another Operations holds the singleton lock (409)
+    ├── NotRunning                 the supervisor is not running (yet) (503)
+    ├── ContainmentError           a containment mode this machine cannot provide
+    ├── ExtraTemplateError         an ``--extra-templates`` file is missing or invalid (400)
+    ├── IpcError                   a control-socket request failed (502)
+    │   ├── RemoteError            Operations answered ``ok: false``: its code and field
+    │   └── OperationsUnavailable  nothing answers on the control socket (503)
+    │       ├── NotConnected       the request was never sent (safe to send again)
+    │       └── ConnectionLost     the connection ended after the request was sent
+    ├── Dropped                    a control client stopped reading; the server drops it
+    ├── LedgerError                evidence cannot be written or read
+    ├── TrustError                 a package signature, allowlist or version check failed (403)
+    ├── PackageError               a package is malformed or hostile (400)
+    ├── ArtifactError              an artifact token or path was refused (403; 404 if unknown)
+    ├── WidgetError                a widget render/action failed (502)
+    ├── ReportError                a reporter crashed, timed out or printed garbage
+    └── CaptureUnavailable         the screen (or window) cannot be captured right now (503)
+        └── CaptureTimeout         an external capture call did not answer in time (504)
+
+A raise may refine the code (``WidgetError(..., code="render_timeout")``); the instance then
+takes that code's ``http_status`` from ``CODES``. A code from elsewhere that the table does
+not know (a newer server, an agent's own) keeps the class's status.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorCode:
+    """One row of the table: what the code means, Control's status, and whether the code
+    travels on the control socket (listed in ``ERROR_CODES`` and docs/ipc.md)."""
+
+    description: str
+    http_status: int
+    ipc: bool = False
 
 
 class MimoloError(Exception):
     """Root of all MiMoLo errors: a stable ``code`` plus a human message."""
 
     code: str = "mimolo_error"
+    http_status: int = 500
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
         if code is not None:
             self.code = code
+            known = CODES.get(code)
+            if known is not None:
+                self.http_status = known.http_status
 
     def __str__(self) -> str:
         return self.message
@@ -38,73 +76,309 @@ class MimoloError(Exception):
 
 class ProtocolError(MimoloError):
     code = "protocol_error"
+    http_status = 400
+
+
+class LineRejected(ProtocolError):
+    """A line that is not a valid protocol message; ``reason`` says why (``REJECT_REASONS``
+    in ``mimolo.protocol.codec``), ``field`` where."""
+
+    code = "line_rejected"
+    http_status = 400
+
+    def __init__(self, reason: str, detail: str, *, field: str | None = None) -> None:
+        super().__init__(f"{reason}: {detail}", field=field)
+        self.reason = reason
+        self.detail = detail
 
 
 class ConfigError(MimoloError):
-    code = "config_invalid"
+    """Does not validate; the message reads ``"<field>: <message>"`` when a field is named."""
 
-    def __init__(self, message: str, *, key: str | None = None, code: str | None = None) -> None:
-        super().__init__(message if key is None else f"{key}: {message}", code=code)
-        self.key = key
+    code = "config_invalid"
+    http_status = 400
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(
+            message if field is None else f"{field}: {message}", code=code, field=field
+        )
+
+
+class FormTooLarge(ConfigError):
+    """The submitted body is bigger than any Control form (answered like any bad form)."""
+
+
+class InvalidField(MimoloError):
+    """A control handler's own field check failed; ``field`` names the field."""
+
+    code = "invalid_field"
+    http_status = 400
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", field=field)
 
 
 class DataRootError(MimoloError):
     code = "data_root_error"
+    http_status = 500
 
 
 class AlreadyRunning(DataRootError):
     code = "already_running"
+    http_status = 409
 
     def __init__(self, message: str, *, pid: int | None = None) -> None:
         super().__init__(message)
         self.pid = pid
 
 
+class NotRunning(MimoloError):
+    """The supervisor is not running (before start, after stop)."""
+
+    code = "operations_not_ready"
+    http_status = 503
+
+
+class ContainmentError(MimoloError):
+    """A containment mode was asked for that this machine cannot provide."""
+
+    code = "containment_unavailable"
+    http_status = 500
+
+
+class ExtraTemplateError(MimoloError):
+    """An extra template file is missing, unreadable or invalid (the message names it)."""
+
+    code = "invalid_extra_template"
+    http_status = 400
+
+
 class IpcError(MimoloError):
+    """A control-socket request failed; ``code`` is the server's (or the client's) code."""
+
     code = "ipc_error"
+    http_status = 502
+
+
+class RemoteError(IpcError):
+    """Operations answered ``ok: false``; ``code`` is its error code, ``field`` the field."""
+
+    http_status = 400  # a code this table does not know: Operations refused the request
+
+    def __init__(self, message: str, *, code: str, field: str | None = None) -> None:
+        super().__init__(message, code=code, field=field)
 
 
 class OperationsUnavailable(IpcError):
     """Operations is not running (or the socket cannot be reached)."""
 
     code = "ops_unavailable"
+    http_status = 503
+
+
+class NotConnected(OperationsUnavailable):
+    """The request was never sent: nothing accepted the connection.
+
+    ``absent`` says there is no socket at all (Operations is not running), as opposed to a
+    socket nobody accepts on right now (restarting, or its backlog full).
+    """
+
+    def __init__(self, message: str, *, absent: bool = False) -> None:
+        super().__init__(message)
+        self.absent = absent
+
+
+class ConnectionLost(OperationsUnavailable):
+    """The connection ended after the request was sent (it may or may not have run)."""
+
+
+class Dropped(MimoloError):
+    """The peer stopped reading; the control server is dropping its connection."""
+
+    code = "connection_dropped"
+    http_status = 500
+
+    def __init__(self, message: str = "the peer stopped reading its answers") -> None:
+        super().__init__(message)
 
 
 class LedgerError(MimoloError):
     code = "ledger_error"
+    http_status = 500
 
 
 class TrustError(MimoloError):
     code = "trust_error"
+    http_status = 403
 
 
 class PackageError(MimoloError):
     code = "package_invalid"
+    http_status = 400
 
 
 class ArtifactError(MimoloError):
     code = "artifact_refused"
+    http_status = 403
 
 
 class WidgetError(MimoloError):
     code = "widget_error"
+    http_status = 502
 
 
 class ReportError(MimoloError):
     code = "report_failed"
+    http_status = 500
+
+
+class CaptureUnavailable(MimoloError):
+    """The screen (or window) cannot be captured right now; the message says why."""
+
+    code = "capture_unavailable"
+    http_status = 503
+
+
+class CaptureTimeout(CaptureUnavailable):
+    """An external capture call did not answer in time."""
+
+    code = "capture_timeout"
+    http_status = 504
+
+
+def _code(description: str, http_status: int, *, ipc: bool = False) -> ErrorCode:
+    return ErrorCode(description, http_status, ipc)
+
+
+CODES: Final[Mapping[str, ErrorCode]] = {
+    # the classes' own codes
+    "mimolo_error": _code("an error without a more precise code", 500),
+    "protocol_error": _code("a line or command breaks the agent protocol", 400),
+    "line_rejected": _code("an agent line is not a valid protocol message", 400),
+    "config_invalid": _code(
+        "the change does not validate (the key is named in `field`)", 400, ipc=True
+    ),
+    "invalid_field": _code(
+        "a field is unknown, missing or of the wrong type (named in `field`)", 400, ipc=True
+    ),
+    "data_root_error": _code("the data root is unusable", 500),
+    "already_running": _code("another Operations holds the data root's lock", 409),
+    "operations_not_ready": _code("the supervisor is not running yet", 503, ipc=True),
+    "containment_unavailable": _code("this machine cannot provide that containment mode", 500),
+    "invalid_extra_template": _code("an extra template file is missing or invalid", 400),
+    "ipc_error": _code("(client side) an answer from Operations was unusable", 502, ipc=True),
+    "ops_unavailable": _code(
+        "(client side) Operations is not running or not reachable", 503, ipc=True
+    ),
+    "connection_dropped": _code("a control client stopped reading its answers", 500),
+    "ledger_error": _code("evidence cannot be written or read", 500),
+    "trust_error": _code("a package signature, allowlist or version check failed", 403),
+    "package_invalid": _code("a package is malformed or hostile", 400),
+    "artifact_refused": _code("an artifact token or path was refused", 403),
+    "widget_error": _code("a widget render or action failed", 502),
+    "report_failed": _code("a report could not be produced", 500),
+    "capture_unavailable": _code("the screen cannot be captured right now", 503),
+    "capture_timeout": _code("a screen or window query did not answer in time", 504),
+    # the control socket's own answers
+    "invalid_json": _code("the line is not a UTF-8 JSON object", 400, ipc=True),
+    "invalid_request": _code("the request has no usable `cmd` or `request_id`", 400, ipc=True),
+    "unknown_command": _code("no command of that name", 400, ipc=True),
+    "line_too_long": _code(
+        "the request line exceeded the per-connection cap and was discarded", 413, ipc=True
+    ),
+    "response_too_large": _code("the answer would exceed the response bound", 502, ipc=True),
+    "unsupported_api_version": _code(
+        "`hello` asked for an API version this server does not speak", 400, ipc=True
+    ),
+    "peer_refused": _code("the connecting process belongs to another user", 403, ipc=True),
+    "busy": _code(
+        "too many control connections (or the instance is changing state); retry", 503, ipc=True
+    ),
+    "shutting_down": _code("Operations is shutting down and accepts no new work", 503, ipc=True),
+    "internal_error": _code("the handler failed; details are in the diagnostics", 500, ipc=True),
+    "timeout": _code("(client side) no answer within the request timeout", 504, ipc=True),
+    # instances, templates and the config
+    "unknown_instance": _code("no configured instance with that id", 404, ipc=True),
+    "unknown_template": _code("no template with that plugin id", 404, ipc=True),
+    "invalid_id": _code(
+        "an id is not a slug (lowercase letters, digits, '-' or '_')", 400, ipc=True
+    ),
+    "invalid_label": _code("a label is empty, too long or not printable", 400, ipc=True),
+    "config_syntax": _code("agent_config.toml is not UTF-8 TOML", 400),
+    "agent_not_running": _code("the command needs a running agent", 409, ipc=True),
+    "agent_busy": _code("the agent is not reading its commands", 503, ipc=True),
+    "agent_timeout": _code("the agent did not acknowledge in time", 504, ipc=True),
+    # widgets and artifacts
+    "widgets_unavailable": _code("this Operations serves no widgets", 503, ipc=True),
+    "widget_not_supported": _code("the agent has no widget", 502, ipc=True),
+    "unsupported_action": _code("the widget does not support that action", 400, ipc=True),
+    "invalid_action": _code("a widget action without a usable name", 400, ipc=True),
+    "action_failed": _code("the agent refused the widget action", 502, ipc=True),
+    "widget_action_failed": _code("the agent's widget action handler failed", 502, ipc=True),
+    "action_timeout": _code("the agent did not answer the widget action in time", 504, ipc=True),
+    "render_failed": _code("the agent could not render its widget", 502, ipc=True),
+    "render_timeout": _code("the agent did not render its widget in time", 504, ipc=True),
+    "render_payload_too_large": _code("the widget's HTML is over the size bound", 502, ipc=True),
+    "render_validation_failed": _code("the widget's frame or HTML did not validate", 502, ipc=True),
+    "archived_data_rehydrate_required": _code(
+        "an artifact the widget shows is archived", 409, ipc=True
+    ),
+    "artifact_token_unknown": _code("no live artifact token of that value", 404, ipc=True),
+    "artifact_token_expired": _code("the artifact token has expired", 404, ipc=True),
+    "artifact_scope_mismatch": _code(
+        "the artifact token belongs to another instance", 404, ipc=True
+    ),
+    "artifact_missing": _code("the artifact's file is gone", 404, ipc=True),
+    "artifact_path_refused": _code(
+        "the artifact's path leaves its folder or is not a plain file", 403, ipc=True
+    ),
+    # local: containment, services, the CLI, reports
+    "containment_invalid_mode": _code("an unknown containment mode was asked for", 400),
+    "containment_misuse": _code("containment was used out of order", 500),
+    "service_failed": _code(
+        "a service (such as the control socket) failed and stopped Operations", 500
+    ),
+    "ops_start_failed": _code("Operations exited while starting", 503),
+    "ops_start_timeout": _code("Operations did not answer in time after starting", 504),
+    "reporter_error": _code("the reporter reported an error", 500),
+    "reporter_crashed": _code("the reporter exited abnormally", 500),
+    "reporter_timeout": _code("the reporter ran past its deadline and was stopped", 504),
+    "reporter_garbage": _code("the reporter printed something that is not its protocol", 500),
+    "reporter_no_result": _code("the reporter ended without a result", 500),
+    "reporter_no_output": _code("the reporter's result names no output file", 500),
+    "reporter_bad_result": _code("the reporter's result is malformed", 500),
+    "template_error": _code("a report template failed to render", 500),
+    # Control's own answers
+    "unknown_action": _code("no Control action of that name", 404),
+    "unknown_job": _code("no report job with that id", 404),
+}
 
 
 __all__ = [
+    "CODES",
     "AlreadyRunning",
     "ArtifactError",
+    "CaptureTimeout",
+    "CaptureUnavailable",
     "ConfigError",
+    "ConnectionLost",
+    "ContainmentError",
     "DataRootError",
+    "Dropped",
+    "ErrorCode",
+    "ExtraTemplateError",
+    "FormTooLarge",
+    "InvalidField",
     "IpcError",
     "LedgerError",
+    "LineRejected",
     "MimoloError",
+    "NotConnected",
+    "NotRunning",
     "OperationsUnavailable",
     "PackageError",
     "ProtocolError",
+    "RemoteError",
     "ReportError",
     "TrustError",
     "WidgetError",

@@ -25,7 +25,7 @@ def check_slug(value: object, what: str) -> str:
     if not is_slug(value):
         raise ConfigError(
             f"{value!r} is not a valid id (lowercase letters, digits, '-' or '_', 1-64 chars)",
-            key=what,
+            field=what,
             code="invalid_id",
         )
     assert isinstance(value, str)
@@ -35,10 +35,12 @@ def check_slug(value: object, what: str) -> str:
 def check_label(value: object, what: str = "label") -> str:
     """A human label: printable, non-empty, bounded. Never used in a path."""
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError("must be a non-empty string", key=what, code="invalid_label")
+        raise ConfigError("must be a non-empty string", field=what, code="invalid_label")
     if len(value) > LABEL_MAX or not value.isprintable():
         raise ConfigError(
-            f"must be printable and at most {LABEL_MAX} characters", key=what, code="invalid_label"
+            f"must be printable and at most {LABEL_MAX} characters",
+            field=what,
+            code="invalid_label",
         )
     return value
 

@@ -58,7 +58,7 @@ def test_template_is_listed_with_its_params() -> None:
 def test_bad_params_name_the_key(values: dict[str, object], key: str) -> None:
     with pytest.raises(ConfigError) as info:
         validate_params(PARAMS, values)
-    assert info.value.key == key
+    assert info.value.field == key
 
 
 def test_always_active_counts_every_sample() -> None:

@@ -47,7 +47,7 @@ def test_has_no_widget() -> None:
 def test_note_is_bounded() -> None:
     with pytest.raises(ConfigError) as info:
         validate_params(PARAMS, {"note": "x" * 201})
-    assert info.value.key == "params.note"
+    assert info.value.field == "params.note"
 
 
 @pytest.mark.slow

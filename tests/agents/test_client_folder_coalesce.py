@@ -61,13 +61,13 @@ def test_include_globs_by_name_and_by_path() -> None:
 def test_empty_glob_is_a_config_error_naming_it() -> None:
     with pytest.raises(ConfigError) as err:
         PathFilter.compile(["*.py", " "], [])
-    assert err.value.key == "params.include_globs[1]"
+    assert err.value.field == "params.include_globs[1]"
 
 
 def test_params_require_watch_paths() -> None:
     with pytest.raises(ConfigError) as err:
         validate_params(PARAMS, {})
-    assert err.value.key == "params.watch_paths"
+    assert err.value.field == "params.watch_paths"
     with pytest.raises(ConfigError):
         validate_params(PARAMS, {"watch_paths": []})
     with pytest.raises(ConfigError):

@@ -14,8 +14,6 @@ import pytest
 from PIL import Image
 
 from mimolo.agents.screen_tracker.capture import (
-    CaptureTimeout,
-    CaptureUnavailable,
     TimedCall,
     grab_monitor,
     parse_xdotool_geometry,
@@ -35,7 +33,7 @@ from mimolo.agents.screen_tracker.worker import (
     CaptureSettings,
     retry_delay,
 )
-from mimolo.errors import ConfigError
+from mimolo.errors import CaptureTimeout, CaptureUnavailable, ConfigError
 from mimolo.protocol.messages import HeartbeatMessage, SummaryMessage
 from mimolo.sdk.conformance import CheckOptions, run_check
 from mimolo.testing import AgentDriver, is_type
@@ -53,7 +51,7 @@ NOW = datetime(2026, 3, 4, 12, 30, 15, tzinfo=UTC)
 def test_bad_redact_regions_name_the_entry(raw: list[str], index: int) -> None:
     with pytest.raises(ConfigError) as err:
         parse_regions(raw)
-    assert err.value.key == f"params.redact_regions[{index}]"
+    assert err.value.field == f"params.redact_regions[{index}]"
 
 
 def test_redact_fills_clipped_regions_black() -> None:

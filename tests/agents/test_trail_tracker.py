@@ -122,7 +122,7 @@ def test_scan_finds_trail_files_and_notices_writes(tmp_path: Path) -> None:
 def test_trail_folder_is_required() -> None:
     with pytest.raises(ConfigError) as err:
         TrailTrackerAgent({})
-    assert err.value.key == "params.trail_folder"
+    assert err.value.field == "params.trail_folder"
 
 
 def append(path: Path, text: str = "~ Command `ProCmdModelSave`\n") -> None:

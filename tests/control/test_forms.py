@@ -6,8 +6,8 @@ import msgspec
 import pytest
 
 from mimolo.agents.agent_example.spec import PARAMS
+from mimolo.control.errors_http import form_key
 from mimolo.control.forms import decode_params, param_fields, params_from_form
-from mimolo.control.routes.instances import form_key
 from mimolo.control.routes.reports import parse_report_form
 from mimolo.errors import ConfigError
 from mimolo.protocol.params import Param
@@ -59,7 +59,7 @@ def test_form_values_are_coerced() -> None:
 def test_bad_values_name_their_field(field: str, value: str) -> None:
     with pytest.raises(ConfigError) as info:
         params_from_form(PARAMS, {field: value})
-    assert form_key(info.value.key) == field
+    assert form_key(info.value.field) == field
 
 
 @pytest.mark.parametrize(
@@ -67,8 +67,10 @@ def test_bad_values_name_their_field(field: str, value: str) -> None:
     [
         ("instances.x.params.seed", "params.seed"),
         ("params.seed", "params.seed"),
-        ("label", "label"),
-        ("instances.x.label", "label"),
+        ("instance_label", "instance_label"),
+        ("instances.x.instance_label", "instance_label"),
+        ("instances.x.plugin_id", "plugin_id"),
+        ("end", "end"),
         ("client_id", "client_id"),
         ("instances.x.enabled", "_form"),
         (None, "_form"),
@@ -119,4 +121,4 @@ def test_a_good_report_form() -> None:
 def test_bad_report_forms_name_their_field(field: str, value: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_report_form({**GOOD_REPORT, field: value})
-    assert info.value.key == field
+    assert info.value.field == field

@@ -13,10 +13,10 @@ import pytest
 
 from faults._ops import HOSTILE, write_templates
 from mimolo.dataroot import ENV_DATA_DIR, DataRoot
+from mimolo.errors import ExtraTemplateError
 from mimolo.operations.config import builtin_resolver
 from mimolo.operations.extra_templates import (
     CommandTemplate,
-    ExtraTemplateError,
     chain_resolvers,
     load_extra_templates,
 )

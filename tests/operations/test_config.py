@@ -125,7 +125,7 @@ def test_valid_config_params_are_canonicalised() -> None:
 def test_errors_name_the_key(text: str, key: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_config_text(text, resolver())
-    assert info.value.key == key, str(info.value)
+    assert info.value.field == key, str(info.value)
     assert key in str(info.value)
 
 

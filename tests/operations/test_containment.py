@@ -23,11 +23,11 @@ import psutil
 import pytest
 
 from mimolo.dataroot import DataRoot
+from mimolo.errors import ContainmentError
 from mimolo.operations.containment import (
     ENV_GUARDIAN,
     MODES,
     Containment,
-    ContainmentError,
     root_hash,
 )
 from mimolo.operations.containment_cgroup import CgroupTree

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mimolo.errors import LineRejected
 from mimolo.protocol import (
     COMMAND_NAMES,
     MESSAGE_TYPES,
@@ -22,7 +23,6 @@ from mimolo.protocol import (
     FlushCommand,
     HandshakeMessage,
     HeartbeatMessage,
-    LineRejected,
     LogMessage,
     RejectCommand,
     SequenceCommand,

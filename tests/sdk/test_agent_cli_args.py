@@ -68,7 +68,7 @@ def test_bad_config_names_the_key(
     monkeypatch.setenv("MIMOLO_AGENT_CONFIG", env)
     with pytest.raises(ConfigError) as info:
         resolve_config(PARAMS, overrides)
-    assert info.value.key == key
+    assert info.value.field == key
 
 
 @pytest.mark.slow

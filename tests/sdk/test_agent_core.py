@@ -331,7 +331,7 @@ def test_bad_heartbeat_interval_is_a_config_error(
     monkeypatch.setenv("MIMOLO_HEARTBEAT_INTERVAL_S", value)
     with pytest.raises(ConfigError) as info:
         Counter({})
-    assert info.value.key == "MIMOLO_HEARTBEAT_INTERVAL_S"
+    assert info.value.field == "MIMOLO_HEARTBEAT_INTERVAL_S"
 
 
 def test_an_unaccepted_handshake_ack_stops_the_agent(harness: AgentHarness) -> None:

@@ -19,8 +19,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from mimolo.dataroot import DataRoot
-from mimolo.errors import IpcError, OperationsUnavailable
-from mimolo.ipc.client import ConnectionLost, NotConnected, RemoteError
+from mimolo.errors import (
+    ConnectionLost,
+    IpcError,
+    NotConnected,
+    OperationsUnavailable,
+    RemoteError,
+)
 from mimolo.ipc.resilient import RetryPolicy, request_pages_sync, request_retrying_sync
 
 EXIT_REFUSED: Final = 1

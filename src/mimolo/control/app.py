@@ -18,12 +18,14 @@ from starlette.staticfiles import StaticFiles
 from mimolo.control import widgets  # widget canvas API + /artifacts route (widgets issue)
 from mimolo.control.auth import Auth, AuthMiddleware
 from mimolo.control.context import STATIC_DIR, ControlState
+from mimolo.control.errors_http import mimolo_error
 from mimolo.control.headers import SecurityHeadersMiddleware
 from mimolo.control.ops_link import OpsLink
 from mimolo.control.report_jobs import ReportJobs
 from mimolo.control.responses import refusal_response
 from mimolo.control.routes import dashboard, evidence, instances, logs, reports, timeline
 from mimolo.dataroot import DataRoot
+from mimolo.errors import MimoloError
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +79,7 @@ def create_app(
             Middleware(SecurityHeadersMiddleware),
             Middleware(AuthMiddleware, auth=state.auth),
         ],
-        exception_handlers={404: _not_found, 500: _server_error},
+        exception_handlers={404: _not_found, 500: _server_error, MimoloError: mimolo_error},
         lifespan=lifespan,
     )
     app.state.control = state

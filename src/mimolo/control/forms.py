@@ -2,7 +2,7 @@
 
 Bodies are ``application/x-www-form-urlencoded`` (what ``app.js`` sends) or JSON, capped
 in size. A template's ``Param`` declarations drive both the rendered fields and the
-validation, so an error's key (``params.<name>``) lands next to the field that caused it.
+validation, so an error's field (``params.<name>``) lands next to the input that caused it.
 """
 
 from __future__ import annotations
@@ -15,15 +15,11 @@ from urllib.parse import parse_qsl
 import msgspec
 from starlette.requests import Request
 
-from mimolo.errors import ConfigError
+from mimolo.errors import ConfigError, FormTooLarge
 from mimolo.protocol.params import Param, validate_params
 
 MAX_FORM_BYTES = 64 * 1024
 PARAM_PREFIX = "params."
-
-
-class FormTooLarge(ConfigError):
-    """The submitted body is bigger than any Control form."""
 
 
 async def read_form(request: Request) -> dict[str, str]:
@@ -32,19 +28,19 @@ async def read_form(request: Request) -> dict[str, str]:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
-            raise FormTooLarge(f"the form is larger than {MAX_FORM_BYTES} bytes", key="_form")
+            raise FormTooLarge(f"the form is larger than {MAX_FORM_BYTES} bytes", field="_form")
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
             loaded = json.loads(body or b"{}")
         except ValueError:
-            raise ConfigError("the body is not valid JSON", key="_form") from None
+            raise ConfigError("the body is not valid JSON", field="_form") from None
         if not isinstance(loaded, dict):
-            raise ConfigError("the body must be a JSON object", key="_form")
+            raise ConfigError("the body must be a JSON object", field="_form")
         return {str(k): "" if v is None else str(v) for k, v in loaded.items()}
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise ConfigError("the form is not UTF-8", key="_form") from None
+        raise ConfigError("the form is not UTF-8", field="_form") from None
     return dict(parse_qsl(text, keep_blank_values=True))
 
 
@@ -134,7 +130,6 @@ __all__ = [
     "MAX_FORM_BYTES",
     "PARAM_PREFIX",
     "FieldSpec",
-    "FormTooLarge",
     "decode_params",
     "param_fields",
     "params_from_form",

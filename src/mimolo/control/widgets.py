@@ -4,8 +4,9 @@
 - ``GET /api/widgets/{instance_id}/render[?force=1]``: asks Operations for a preflighted
   frame (``request_widget_render``), sanitizes it here — Control is the final authority —
   and rewrites ``mimolo://artifact/<token>`` images to ``/artifacts/<instance_id>/<token>``.
-  Failures come back as ``{"ok": false, "error": <code>, "message"}`` so the canvas can
-  show them in place instead of breaking the page.
+  Failures come back as ``{"ok": false, "error": <code>, "message"}`` (answered by
+  ``control.errors_http`` with the code's status) so the canvas can show them in place
+  instead of breaking the page.
 - ``POST /api/widgets/{instance_id}/action``: ``dispatch_widget_action`` (``refresh``
   flushes a summary into the evidence at once).
 - ``GET /artifacts/{instance_id}/{token}``: resolves the token through Operations (scoped to
@@ -25,11 +26,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mimolo.artifact_files import ResolvedArtifact, read_verified
 from mimolo.control.context import control_state
 from mimolo.control.forms import read_form
 from mimolo.control.responses import json_error, json_ok
-from mimolo.errors import ArtifactError, ConfigError, IpcError, MimoloError, WidgetError
-from mimolo.operations.artifact_tokens import ResolvedArtifact, read_verified
+from mimolo.errors import ArtifactError, IpcError, MimoloError
 from mimolo.protocol.widget_html import TOKEN_PATTERN, prepare_widget_html
 from mimolo.slugs import is_slug
 
@@ -54,17 +55,6 @@ _NOT_FOUND_CODES: Final = frozenset(
 )
 
 
-def _status_for(code: str) -> int:
-    """HTTP status for an Operations error code seen by a widget route."""
-    if code == "ops_unavailable":
-        return 503
-    if code in ("unknown_instance", "invalid_id"):
-        return 404
-    if code in ("render_timeout", "action_timeout"):
-        return 504
-    return 502 if code.startswith("render_") or code == "widget_not_supported" else 400
-
-
 def _instance(request: Request) -> str | None:
     instance_id = request.path_params["instance_id"]
     return instance_id if is_slug(instance_id) else None
@@ -75,12 +65,7 @@ async def manifest(request: Request) -> Response:
     instance_id = _instance(request)
     if instance_id is None:
         return json_error("invalid_id", "not a valid instance id", status=404)
-    try:
-        data = await control_state(request).ops.request(
-            "get_widget_manifest", instance_id=instance_id
-        )
-    except IpcError as exc:
-        return json_error(exc.code, exc.message, status=_status_for(exc.code))
+    data = await control_state(request).ops.request("get_widget_manifest", instance_id=instance_id)
     return json_ok(data=data)
 
 
@@ -92,17 +77,11 @@ async def render(request: Request) -> Response:
     fields: dict[str, Any] = {"instance_id": instance_id}
     if request.query_params.get("force") in ("1", "true"):
         fields["force"] = True
-    try:
-        frame = await control_state(request).ops.request("request_widget_render", **fields)
-    except IpcError as exc:
-        return json_error(exc.code, exc.message, status=_status_for(exc.code))
+    frame = await control_state(request).ops.request("request_widget_render", **fields)
     raw = frame.get("html")
     if not isinstance(raw, str):
         return json_error("render_validation_failed", "Operations sent no HTML", status=502)
-    try:
-        html = prepare_widget_html(raw, instance_id)
-    except WidgetError as exc:
-        return json_error(exc.code, exc.message, status=502)
+    html = prepare_widget_html(raw, instance_id)
     return json_ok(
         html=html,
         ttl_ms=frame.get("ttl_ms", 0),
@@ -120,19 +99,13 @@ async def action(request: Request) -> Response:
     instance_id = _instance(request)
     if instance_id is None:
         return json_error("invalid_id", "not a valid instance id", status=404)
-    try:
-        form = await read_form(request)
-    except ConfigError as exc:
-        return json_error(exc.code, exc.message, status=400, key="action")
+    form = await read_form(request)
     name = form.get("action", "")
     if not _ACTION_RE.fullmatch(name):
         return json_error("invalid_action", f"invalid widget action {name!r}", key="action")
-    try:
-        data = await control_state(request).ops.request(
-            "dispatch_widget_action", instance_id=instance_id, action=name
-        )
-    except IpcError as exc:
-        return json_error(exc.code, exc.message, status=_status_for(exc.code))
+    data = await control_state(request).ops.request(
+        "dispatch_widget_action", instance_id=instance_id, action=name
+    )
     done = "Refreshed" if name == "refresh" else f"Sent {name} to"
     return json_ok(message=f"{done} {instance_id}.", data=data)
 

@@ -1,13 +1,9 @@
-"""The Operations control API, client side: envelopes, error codes and the client."""
+"""The Operations control API, client side: envelopes, error codes and the client.
 
-from mimolo.ipc.client import (
-    ConnectionLost,
-    NotConnected,
-    OpsClient,
-    RemoteError,
-    request_response_sync,
-    request_sync,
-)
+Its errors (``RemoteError``, ``NotConnected``, ``ConnectionLost`` …) are in ``mimolo.errors``.
+"""
+
+from mimolo.ipc.client import OpsClient, request_response_sync, request_sync
 from mimolo.ipc.resilient import (
     RetryPolicy,
     request_pages,
@@ -20,10 +16,7 @@ from mimolo.ipc.types import API_VERSION, ERROR_CODES, Response
 __all__ = [
     "API_VERSION",
     "ERROR_CODES",
-    "ConnectionLost",
-    "NotConnected",
     "OpsClient",
-    "RemoteError",
     "Response",
     "RetryPolicy",
     "request_pages",

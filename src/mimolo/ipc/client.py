@@ -5,7 +5,7 @@
 ``ok: false`` answers into ``IpcError`` carrying the server's code. When nothing answers on
 the socket it raises ``OperationsUnavailable``: ``NotConnected`` when the request was never
 sent (safe to send again), ``ConnectionLost`` when the connection ended after it was sent.
-No ``OSError`` escapes a request.
+No ``OSError`` escapes a request. The error classes live in ``mimolo.errors``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any, Final, TypeVar
 import msgspec
 
 from mimolo.backoff import backoff_delay
-from mimolo.errors import IpcError, OperationsUnavailable
+from mimolo.errors import ConnectionLost, IpcError, NotConnected, RemoteError
 from mimolo.ipc.types import MAX_RESPONSE_BYTES, Response, decode_response, encode_line
 
 log = logging.getLogger(__name__)
@@ -38,34 +38,6 @@ def _check_fields(fields: dict[str, Any]) -> None:
     clash = _RESERVED & fields.keys()
     if clash:
         raise ValueError(f"reserved request field(s): {', '.join(sorted(clash))}")
-
-
-class NotConnected(OperationsUnavailable):
-    """The request was never sent: nothing accepted the connection.
-
-    ``absent`` says there is no socket at all (Operations is not running), as opposed to a
-    socket nobody accepts on right now (restarting, or its backlog full).
-    Local subclass of ``MimoloError`` (code ``ops_unavailable``).
-    """
-
-    def __init__(self, message: str, *, absent: bool = False) -> None:
-        super().__init__(message)
-        self.absent = absent
-
-
-class ConnectionLost(OperationsUnavailable):
-    """The connection ended after the request was sent (it may or may not have run).
-
-    Local subclass of ``MimoloError`` (code ``ops_unavailable``).
-    """
-
-
-class RemoteError(IpcError):
-    """Operations answered ``ok: false``; ``code`` is its error code, ``field`` the key."""
-
-    def __init__(self, message: str, *, code: str, field: str | None = None) -> None:
-        super().__init__(message, code=code)
-        self.field = field
 
 
 def _result(response: Response) -> dict[str, Any]:
@@ -320,10 +292,7 @@ def request_sync(
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
-    "ConnectionLost",
-    "NotConnected",
     "OpsClient",
-    "RemoteError",
     "request_response_sync",
     "request_sync",
 ]

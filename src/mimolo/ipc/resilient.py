@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from mimolo.backoff import backoff_delay
-from mimolo.errors import IpcError
-from mimolo.ipc.client import DEFAULT_TIMEOUT_S, ConnectionLost, NotConnected, request_sync
+from mimolo.errors import ConnectionLost, IpcError, NotConnected
+from mimolo.ipc.client import DEFAULT_TIMEOUT_S, request_sync
 
 log = logging.getLogger(__name__)
 

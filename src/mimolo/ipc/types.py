@@ -1,6 +1,6 @@
 """The control-socket wire format (DESIGN §7): request/response envelopes and error codes.
 
-Shared by the server (``mimolo.operations.control_server``) and the client
+Shared by the server (``mimolo.ipc.server.socket_server``) and the client
 (``mimolo.ipc.client``) so both speak exactly one vocabulary.
 """
 
@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 import msgspec
+
+from mimolo.errors import CODES
 
 API_VERSION: Final = 1
 SERVER_NAME: Final = "mimolo-operations"
@@ -26,30 +28,10 @@ RequestId = str | int | None
 _AT_PATH: Final = re.compile(r"at `\$\.?(?P<path>[^`]*)`")
 _NAMED: Final = re.compile(r"field `(?P<field>[^`]+)`")
 
-# Stable error codes. The server answers only these (or a MimoloError's own code).
+# Stable error codes: the wire part of ``mimolo.errors.CODES``. The server answers only
+# these (or a MimoloError's own code, such as an agent's widget error code).
 ERROR_CODES: Final[dict[str, str]] = {
-    "invalid_json": "the line is not a UTF-8 JSON object",
-    "invalid_request": "the request has no usable `cmd` or `request_id`",
-    "unknown_command": "no command of that name",
-    "invalid_field": "a field is unknown, missing or of the wrong type (named in `field`)",
-    "line_too_long": "the request line exceeded the per-connection cap and was discarded",
-    "response_too_large": "the answer would exceed the response bound",
-    "unsupported_api_version": "`hello` asked for an API version this server does not speak",
-    "peer_refused": "the connecting process belongs to another user",
-    "unknown_instance": "no configured instance with that id",
-    "unknown_template": "no template with that plugin id",
-    "config_invalid": "the change does not validate (the key is named in `field`)",
-    "invalid_id": "an id is not a slug (lowercase letters, digits, '-' or '_')",
-    "invalid_label": "a label is empty, too long or not printable",
-    "busy": "too many control connections (or the instance is changing state); retry",
-    "agent_not_running": "the command needs a running agent",
-    "agent_busy": "the agent is not reading its commands",
-    "agent_timeout": "the agent did not acknowledge in time",
-    "operations_not_ready": "the supervisor is not running yet",
-    "shutting_down": "Operations is shutting down and accepts no new work",
-    "internal_error": "the handler failed; details are in the diagnostics",
-    "ops_unavailable": "(client side) Operations is not running or not reachable",
-    "timeout": "(client side) no answer within the request timeout",
+    code: entry.description for code, entry in CODES.items() if entry.ipc
 }
 
 

@@ -71,7 +71,7 @@ def builtin_resolver() -> TemplateResolver:
 
 
 def _convert(value: object, kind: type[_T], prefix: str) -> _T:
-    """msgspec.convert with the error mapped to ``ConfigError(key=<prefix>.<path>)``."""
+    """msgspec.convert with the error mapped to ``ConfigError(field=<prefix>.<path>)``."""
     try:
         return msgspec.convert(value, kind, strict=True)
     except msgspec.ValidationError as exc:
@@ -87,21 +87,21 @@ def _convert(value: object, kind: type[_T], prefix: str) -> _T:
                 message = what
                 break
         key = f"{prefix}.{path}" if path else prefix
-        raise ConfigError(message, key=key) from None
+        raise ConfigError(message, field=key) from None
 
 
 def _check_settings(settings: Settings) -> None:
     for name in _POSITIVE:
         if getattr(settings, name) <= 0:
-            raise ConfigError("must be greater than 0", key=f"settings.{name}")
+            raise ConfigError("must be greater than 0", field=f"settings.{name}")
     for name in _NON_NEGATIVE:
         if getattr(settings, name) < 0:
-            raise ConfigError("must not be negative", key=f"settings.{name}")
+            raise ConfigError("must not be negative", field=f"settings.{name}")
     if settings.max_line_bytes < 1024:
-        raise ConfigError("must be at least 1024", key="settings.max_line_bytes")
+        raise ConfigError("must be at least 1024", field="settings.max_line_bytes")
     if settings.restart_backoff_max_s < settings.restart_backoff_initial_s:
         raise ConfigError(
-            "must be >= settings.restart_backoff_initial_s", key="settings.restart_backoff_max_s"
+            "must be >= settings.restart_backoff_initial_s", field="settings.restart_backoff_max_s"
         )
 
 
@@ -114,12 +114,14 @@ def _check_instance(
     template = resolve(inst.template) if isinstance(inst.template, str) else None
     if template is None:
         raise ConfigError(
-            f"unknown template {inst.template!r}", key=f"{prefix}.template", code="unknown_template"
+            f"unknown template {inst.template!r}",
+            field=f"{prefix}.template",
+            code="unknown_template",
         )
     for name in _INSTANCE_POSITIVE:
         value = getattr(inst, name)
         if value is not None and value <= 0:
-            raise ConfigError("must be greater than 0", key=f"{prefix}.{name}")
+            raise ConfigError("must be greater than 0", field=f"{prefix}.{name}")
     if inst.client_id is not None:
         check_slug(inst.client_id, f"{prefix}.client_id")
     params = validate_params(template.params, inst.params, prefix=f"{prefix}.params")
@@ -130,11 +132,11 @@ def validate_config(raw: Mapping[str, Any], resolve: TemplateResolver) -> AgentC
     """Convert a parsed TOML document into a checked ``AgentConfig`` (params canonicalised)."""
     unknown = sorted(set(raw) - {"settings", "instances"})
     if unknown:
-        raise ConfigError("unknown key (known: settings, instances)", key=unknown[0])
+        raise ConfigError("unknown key (known: settings, instances)", field=unknown[0])
     settings = _convert(raw.get("settings", {}), Settings, "settings")
     raw_instances = raw.get("instances", {})
     if not isinstance(raw_instances, Mapping):
-        raise ConfigError("must be a table of instances", key="instances")
+        raise ConfigError("must be a table of instances", field="instances")
     parsed = {
         str(iid): _convert(value, InstanceConfig, f"instances.{iid}")
         for iid, value in raw_instances.items()

@@ -35,7 +35,7 @@ def parse_document(text: str, source: str = "agent_config.toml") -> TOMLDocument
     try:
         return tomlkit.parse(text)
     except tomlkit.exceptions.ParseError as exc:
-        raise ConfigError(f"{source} is not valid TOML: {exc}", key=source) from exc
+        raise ConfigError(f"{source} is not valid TOML: {exc}", field=source) from exc
 
 
 def document_to_config(doc: TOMLDocument, resolve: TemplateResolver) -> AgentConfig:
@@ -83,7 +83,7 @@ class ConfigStore:
                 doc.add(tomlkit.comment(line))
             return doc
         except UnicodeDecodeError as exc:
-            raise ConfigError("is not UTF-8", key=self.path.name) from exc
+            raise ConfigError("is not UTF-8", field=self.path.name) from exc
         return parse_document(text, self.path.name)
 
     def load(self) -> AgentConfig:
@@ -109,7 +109,7 @@ class ConfigStore:
             table = tomlkit.table(is_super_table=True)
             doc["instances"] = table
         if table is not None and not isinstance(table, Table):
-            raise ConfigError("must be a table", key="instances")
+            raise ConfigError("must be a table", field="instances")
         return table
 
     def add_instance(self, instance_id: str, instance: InstanceConfig) -> AgentConfig:
@@ -119,7 +119,7 @@ class ConfigStore:
         table = self._instances(doc, create=True)
         assert table is not None
         if instance_id in table:
-            raise ConfigError("already exists", key=f"instances.{instance_id}", code="invalid_id")
+            raise ConfigError("already exists", field=f"instances.{instance_id}", code="invalid_id")
         table[instance_id] = _instance_table(instance)
         return self.write_document(doc)
 
@@ -128,10 +128,10 @@ class ConfigStore:
         doc = self.read_document()
         tables = self._instances(doc)
         if tables is None or instance_id not in tables:
-            raise ConfigError("no such instance", key=f"instances.{instance_id}")
+            raise ConfigError("no such instance", field=f"instances.{instance_id}")
         table = tables[instance_id]
         if not isinstance(table, Table):
-            raise ConfigError("must be a table", key=f"instances.{instance_id}")
+            raise ConfigError("must be a table", field=f"instances.{instance_id}")
         for key, value in msgspec.structs.asdict(instance).items():
             if key != "params":
                 _set_or_delete(table, key, value)
@@ -150,7 +150,7 @@ class ConfigStore:
         doc = self.read_document()
         tables = self._instances(doc)
         if tables is None or instance_id not in tables:
-            raise ConfigError("no such instance", key=f"instances.{instance_id}")
+            raise ConfigError("no such instance", field=f"instances.{instance_id}")
         del tables[instance_id]
         return self.write_document(doc)
 

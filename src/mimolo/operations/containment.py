@@ -25,7 +25,7 @@ from typing import Final
 import psutil
 
 from mimolo.dataroot import DataRoot, open_private
-from mimolo.errors import MimoloError
+from mimolo.errors import ContainmentError
 from mimolo.operations.containment_cgroup import CgroupTree
 from mimolo.operations.containment_record import PidEntry, PidRecord, identity
 from mimolo.operations.containment_scan import (
@@ -46,12 +46,6 @@ _KILL_DEADLINE_S: Final = 10.0  # how long a SIGKILLed tree may take to disappea
 _POLL_S: Final = 0.02
 _MAX_ROUNDS: Final = 20  # scan/stop rounds, so a forking tree cannot outrun the sweep
 _GONE: Final = (psutil.Error, ProcessLookupError)  # vanished, or not ours to touch
-
-
-class ContainmentError(MimoloError):
-    """A containment mode was asked for that this machine cannot provide."""
-
-    code = "containment_unavailable"
 
 
 def root_hash(data_root: DataRoot) -> str:
@@ -427,4 +421,4 @@ def _children(proc: psutil.Process) -> list[psutil.Process]:
         return []
 
 
-__all__ = ["ENV_GUARDIAN", "MODES", "Containment", "ContainmentError", "root_hash"]
+__all__ = ["ENV_GUARDIAN", "MODES", "Containment", "root_hash"]

@@ -16,7 +16,7 @@ from typing import Final
 
 import msgspec
 
-from mimolo.errors import ConfigError, MimoloError
+from mimolo.errors import ConfigError, ExtraTemplateError
 from mimolo.operations.config import TemplateResolver
 from mimolo.protocol.params import Param
 from mimolo.protocol.templates import AgentTemplate
@@ -27,15 +27,6 @@ log = logging.getLogger(__name__)
 MAX_FILES: Final = 200
 MAX_FILE_BYTES: Final = 64 * 1024
 _VERSION_RE: Final = re.compile(r"^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$")
-
-
-class ExtraTemplateError(MimoloError):
-    """An extra template file is missing, unreadable or invalid (names the file).
-
-    Local to this module for now; it belongs in ``mimolo.errors`` beside ``ConfigError``.
-    """
-
-    code = "invalid_extra_template"
 
 
 class ExtraTemplateFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -143,7 +134,6 @@ def warn_loaded(directory: Path, templates: dict[str, CommandTemplate]) -> str:
 
 __all__ = [
     "CommandTemplate",
-    "ExtraTemplateError",
     "ExtraTemplateFile",
     "chain_resolvers",
     "load_extra_templates",

@@ -12,12 +12,13 @@ import logging
 from collections import Counter
 from typing import Any, Protocol
 
+from mimolo.errors import LineRejected
 from mimolo.operations.clock import Clock
 from mimolo.operations.diagnostics import Diagnostics, Level
 from mimolo.operations.instance import InstanceRuntime
 from mimolo.operations.ledger import Ledger
 from mimolo.operations.state_bounds import bound_message, bound_metrics
-from mimolo.protocol.codec import LineRejected, decode_message
+from mimolo.protocol.codec import decode_message
 from mimolo.protocol.messages import (
     AckMessage,
     AgentMessage,

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import msgspec
 
 from mimolo.dataroot import DataRoot, ensure_private_dir
-from mimolo.errors import ConfigError, MimoloError
+from mimolo.errors import ConfigError, MimoloError, NotRunning
 from mimolo.operations import reconcile
 from mimolo.operations.agent_state import AgentState
 from mimolo.operations.backoff import RestartPolicy, RestartTracker
@@ -51,10 +51,6 @@ class SupervisorEvent(msgspec.Struct, frozen=True):
     instance_id: str
     state: str
     detail: str = ""
-
-
-class NotRunning(MimoloError):
-    code = "operations_not_ready"
 
 
 def _policy(settings: Settings) -> RestartPolicy:
@@ -198,7 +194,9 @@ class Supervisor:
     def _template(self, template_id: str, key: str) -> AgentTemplate:
         template = self._resolve(template_id)
         if template is None:
-            raise ConfigError(f"unknown template {template_id!r}", key=key, code="unknown_template")
+            raise ConfigError(
+                f"unknown template {template_id!r}", field=key, code="unknown_template"
+            )
         return template
 
     def _changed(self, rt: InstanceRuntime, detail: str) -> None:
@@ -442,4 +440,4 @@ class Supervisor:
         return result
 
 
-__all__ = ["NotRunning", "Supervisor", "SupervisorEvent"]
+__all__ = ["Supervisor", "SupervisorEvent"]

@@ -6,7 +6,6 @@ Pure: no I/O here.
 from mimolo.protocol.codec import (
     DEFAULT_MAX_LINE_BYTES,
     REJECT_REASONS,
-    LineRejected,
     RejectReason,
     decode_command,
     decode_message,
@@ -68,7 +67,6 @@ __all__ = [
     "HandshakeMessage",
     "Health",
     "HeartbeatMessage",
-    "LineRejected",
     "LogLevel",
     "LogMessage",
     "RejectCommand",

@@ -1,7 +1,8 @@
 """Strict line codec for the Agent JLP.
 
 ``decode_message`` turns one stdout line into a typed message or raises ``LineRejected``
-whose ``reason`` is one of ``REJECT_REASONS``; the caller counts it and keeps reading.
+(``mimolo.errors``) whose ``reason`` is one of ``REJECT_REASONS``; the caller counts it and
+keeps reading.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Final, Literal, TypeVar
 
 import msgspec
 
-from mimolo.errors import ProtocolError
+from mimolo.errors import LineRejected
 from mimolo.protocol.commands import AgentCommand
 from mimolo.protocol.messages import AgentMessage
 
@@ -42,18 +43,6 @@ _T = TypeVar("_T")
 
 _AT_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
-
-
-class LineRejected(ProtocolError):
-    """A line that is not a valid protocol message; ``reason`` says why."""
-
-    code = "line_rejected"
-
-    def __init__(self, reason: RejectReason, detail: str, *, field: str | None = None) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason: RejectReason = reason
-        self.detail = detail
-        self.field = field
 
 
 _message_decoder: Final[msgspec.json.Decoder[AgentMessage]] = msgspec.json.Decoder(AgentMessage)
@@ -114,7 +103,6 @@ def encode_command(command: AgentCommand) -> bytes:
 __all__ = [
     "DEFAULT_MAX_LINE_BYTES",
     "REJECT_REASONS",
-    "LineRejected",
     "RejectReason",
     "decode_command",
     "decode_message",

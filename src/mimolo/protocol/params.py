@@ -37,18 +37,18 @@ class Param(msgspec.Struct, frozen=True, kw_only=True):
 
 def _check_number(param: Param, value: float, key: str) -> None:
     if param.minimum is not None and value < param.minimum:
-        raise ConfigError(f"must be >= {param.minimum:g}, got {value!r}", key=key)
+        raise ConfigError(f"must be >= {param.minimum:g}, got {value!r}", field=key)
     if param.maximum is not None and value > param.maximum:
-        raise ConfigError(f"must be <= {param.maximum:g}, got {value!r}", key=key)
+        raise ConfigError(f"must be <= {param.maximum:g}, got {value!r}", field=key)
 
 
 def _check_str(param: Param, value: object, key: str) -> str:
     if not isinstance(value, str):
-        raise ConfigError(f"must be a string, got {type(value).__name__}", key=key)
+        raise ConfigError(f"must be a string, got {type(value).__name__}", field=key)
     if len(value) > param.max_length:
-        raise ConfigError(f"must be at most {param.max_length} characters", key=key)
+        raise ConfigError(f"must be at most {param.max_length} characters", field=key)
     if "\x00" in value:
-        raise ConfigError("must not contain NUL", key=key)
+        raise ConfigError("must not contain NUL", field=key)
     return value
 
 
@@ -65,32 +65,32 @@ def coerce_value(param: Param, value: object, key: str | None = None) -> Any:
             return value
         if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
             return value.lower() in _TRUE
-        raise ConfigError(f"must be true or false, got {value!r}", key=key)
+        raise ConfigError(f"must be true or false, got {value!r}", field=key)
     if kind in ("int", "float"):
         number: float
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise ConfigError(f"must be a number, got {value!r}", key=key)
+            raise ConfigError(f"must be a number, got {value!r}", field=key)
         try:
             number = int(value) if kind == "int" else float(value)
         except (TypeError, ValueError):
             what = "an integer" if kind == "int" else "a number"
-            raise ConfigError(f"must be {what}, got {value!r}", key=key) from None
+            raise ConfigError(f"must be {what}, got {value!r}", field=key) from None
         if kind == "int" and isinstance(value, float) and not value.is_integer():
-            raise ConfigError(f"must be an integer, got {value!r}", key=key)
+            raise ConfigError(f"must be an integer, got {value!r}", field=key)
         if number != number or number in (float("inf"), float("-inf")):
-            raise ConfigError("must be a finite number", key=key)
+            raise ConfigError("must be a finite number", field=key)
         _check_number(param, number, key)
         return number
     if kind == "choice":
         text = _check_str(param, value, key)
         if param.choices is None or text not in param.choices:
             allowed = ", ".join(param.choices or ())
-            raise ConfigError(f"must be one of {allowed}, got {text!r}", key=key)
+            raise ConfigError(f"must be one of {allowed}, got {text!r}", field=key)
         return text
     if kind in ("str", "path"):
         text = _check_str(param, value, key)
         if param.required and not text.strip():
-            raise ConfigError("is required", key=key)
+            raise ConfigError("is required", field=key)
         return text
     # list types
     items: list[object]
@@ -99,12 +99,12 @@ def coerce_value(param: Param, value: object, key: str | None = None) -> Any:
     elif isinstance(value, (list, tuple)):
         items = list(value)
     else:
-        raise ConfigError(f"must be a list of strings, got {type(value).__name__}", key=key)
+        raise ConfigError(f"must be a list of strings, got {type(value).__name__}", field=key)
     if param.max_items is not None and len(items) > param.max_items:
-        raise ConfigError(f"must have at most {param.max_items} items", key=key)
+        raise ConfigError(f"must have at most {param.max_items} items", field=key)
     out = [_check_str(param, item, f"{key}[{i}]") for i, item in enumerate(items)]
     if param.required and not out:
-        raise ConfigError("needs at least one item", key=key)
+        raise ConfigError("needs at least one item", field=key)
     return out
 
 
@@ -119,14 +119,14 @@ def validate_params(
     for name in values:
         if name not in by_name:
             known = ", ".join(sorted(by_name)) or "none"
-            raise ConfigError(f"unknown parameter (known: {known})", key=f"{prefix}.{name}")
+            raise ConfigError(f"unknown parameter (known: {known})", field=f"{prefix}.{name}")
     out: dict[str, Any] = {}
     for param in declared:
         key = f"{prefix}.{param.name}"
         if param.name in values:
             out[param.name] = coerce_value(param, values[param.name], key)
         elif param.required:
-            raise ConfigError("is required", key=key)
+            raise ConfigError("is required", field=key)
         else:
             out[param.name] = param.default
     return out

@@ -50,25 +50,25 @@ def parse_params(raw: dict[str, Any]) -> ReportParams:
     try:
         return msgspec.convert(raw, ReportParams)
     except msgspec.ValidationError as exc:
-        raise ConfigError(str(exc), key="params") from None
+        raise ConfigError(str(exc), field="params") from None
 
 
 def parse_rate(value: str | float | int | None) -> Decimal:
     """A positive hourly rate with at most two decimals' meaning (kept exact as Decimal)."""
     if value is None:
-        raise ConfigError("an hourly rate is required", key="rate")
+        raise ConfigError("an hourly rate is required", field="rate")
     try:
         rate = Decimal(str(value))
     except InvalidOperation:
-        raise ConfigError(f"{value!r} is not a number", key="rate") from None
+        raise ConfigError(f"{value!r} is not a number", field="rate") from None
     if not rate.is_finite() or rate <= 0:
-        raise ConfigError("must be a positive number", key="rate")
+        raise ConfigError("must be a positive number", field="rate")
     return rate
 
 
 def check_currency(value: str) -> str:
     if not (value.isalpha() and len(value) == 3 and value.isupper()):
-        raise ConfigError(f"{value!r} is not a three-letter currency code", key="currency")
+        raise ConfigError(f"{value!r} is not a three-letter currency code", field="currency")
     return value
 
 

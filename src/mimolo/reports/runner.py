@@ -72,7 +72,7 @@ def reporter_argv(kind: str) -> list[str]:
     module = BUILTIN_REPORTERS.get(kind)
     if module is None:
         known = ", ".join(sorted(BUILTIN_REPORTERS))
-        raise ConfigError(f"unknown report kind {kind!r} (known: {known})", key="kind")
+        raise ConfigError(f"unknown report kind {kind!r} (known: {known})", field="kind")
     return [sys.executable, "-m", module]
 
 
@@ -200,7 +200,7 @@ def default_output_path(data_root: DataRoot, kind: str, params: dict[str, Any]) 
         first = datetime.fromisoformat(str(params["from"]))
         last = datetime.fromisoformat(str(params["to"])) - timedelta(microseconds=1)
     except ValueError:
-        raise ConfigError("'from' and 'to' must be ISO-8601 times", key="params") from None
+        raise ConfigError("'from' and 'to' must be ISO-8601 times", field="params") from None
     start, end = f"{first:%Y%m%d}", f"{max(first, last):%Y%m%d}"
     return data_root.reports_dir / f"{kind}-{client}-{start}-{end}.{params['format']}"
 
@@ -212,9 +212,9 @@ def prepare_params(data_root: DataRoot, kind: str, params: dict[str, Any]) -> di
     if formats is not None:
         fmt = out.setdefault("format", formats[0])
         if fmt not in formats:
-            raise ConfigError(f"{kind} reports support {', '.join(formats)}", key="format")
+            raise ConfigError(f"{kind} reports support {', '.join(formats)}", field="format")
     if "from" not in out or "to" not in out:
-        raise ConfigError("a report needs a 'from' and a 'to'", key="params")
+        raise ConfigError("a report needs a 'from' and a 'to'", field="params")
     output = out.get("output_path") or default_output_path(data_root, kind, out)
     out["output_path"] = str(Path(output).expanduser().absolute())
     templates = data_root.templates_dir

@@ -28,9 +28,9 @@ from typing import Any, ClassVar, Final, NoReturn
 from msgspec import UNSET
 
 from mimolo import PROTOCOL_VERSION
-from mimolo.errors import ConfigError, WidgetError
+from mimolo.errors import ConfigError, LineRejected, WidgetError
 from mimolo.protocol import agent_env as env
-from mimolo.protocol.codec import LineRejected, decode_command, encode_message
+from mimolo.protocol.codec import decode_command, encode_message
 from mimolo.protocol.commands import (
     AckCommand,
     AgentCommand,
@@ -95,9 +95,9 @@ def _env_float(name: str, default: float) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"must be a number, got {raw!r}", key=name) from None
+        raise ConfigError(f"must be a number, got {raw!r}", field=name) from None
     if not value > 0 or value == float("inf"):
-        raise ConfigError(f"must be a positive number, got {raw!r}", key=name)
+        raise ConfigError(f"must be a positive number, got {raw!r}", field=name)
     return value
 
 

@@ -66,9 +66,9 @@ def resolve_config(params: Sequence[Param], overrides: dict[str, str]) -> dict[s
     try:
         values: object = json.loads(raw) if raw else {}
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"is not JSON: {exc}", key=ENV_AGENT_CONFIG) from None
+        raise ConfigError(f"is not JSON: {exc}", field=ENV_AGENT_CONFIG) from None
     if not isinstance(values, dict):
-        raise ConfigError("must hold a JSON object", key=ENV_AGENT_CONFIG)
+        raise ConfigError("must hold a JSON object", field=ENV_AGENT_CONFIG)
     return validate_params(params, {**values, **overrides})
 
 

@@ -19,14 +19,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Final
 
+from mimolo.errors import LineRejected
 from mimolo.process_group import stop_popen
 from mimolo.protocol import agent_env as env
-from mimolo.protocol.codec import (
-    DEFAULT_MAX_LINE_BYTES,
-    LineRejected,
-    decode_message,
-    encode_command,
-)
+from mimolo.protocol.codec import DEFAULT_MAX_LINE_BYTES, decode_message, encode_command
 from mimolo.protocol.commands import AgentCommand
 from mimolo.protocol.messages import AckMessage, AgentMessage
 

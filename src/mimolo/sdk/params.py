@@ -22,7 +22,7 @@ def load_agent_params(declared: Sequence[Param]) -> dict[str, Any]:
     raw = os.environ.get(ENV_AGENT_CONFIG, "").strip()
     values: object = json.loads(raw) if raw else {}
     if not isinstance(values, dict):
-        raise ConfigError(f"{ENV_AGENT_CONFIG} must hold a JSON object", key=ENV_AGENT_CONFIG)
+        raise ConfigError(f"{ENV_AGENT_CONFIG} must hold a JSON object", field=ENV_AGENT_CONFIG)
     return validate_params(declared, values)
 
 

@@ -48,7 +48,7 @@ class TimelinePolicy(msgspec.Struct, frozen=True, kw_only=True):
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.cooldown_s) and self.cooldown_s >= 0):
-            raise ConfigError("must be a finite number of seconds >= 0", key="cooldown_s")
+            raise ConfigError("must be a finite number of seconds >= 0", field="cooldown_s")
 
 
 class Segment(msgspec.Struct, frozen=True, kw_only=True):

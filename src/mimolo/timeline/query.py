@@ -38,10 +38,10 @@ def cache_for(data_root: DataRoot) -> DayCache:
 
 def _check_window(start: datetime, end: datetime) -> None:
     if start.tzinfo is None or end.tzinfo is None:
-        raise ConfigError("must be timezone-aware (UTC)", key="window")
+        raise ConfigError("must be timezone-aware (UTC)", field="window")
     if end <= start:
         raise ConfigError(
-            f"end {end.isoformat()} is not after start {start.isoformat()}", key="window"
+            f"end {end.isoformat()} is not after start {start.isoformat()}", field="window"
         )
 
 

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import msgspec
 
+from mimolo.errors import LineRejected
 from mimolo.operations.clock import LoopClock
 from mimolo.protocol.agent_env import HEARTBEAT_INTERVAL_S
-from mimolo.protocol.codec import LineRejected, decode_command, encode_message
+from mimolo.protocol.codec import decode_command, encode_message
 from mimolo.protocol.commands import (
     AckCommand,
     AgentCommand,

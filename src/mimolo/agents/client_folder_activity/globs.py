@@ -38,7 +38,7 @@ class PathFilter(msgspec.Struct, frozen=True):
             for i, raw in enumerate(patterns):
                 pattern = raw.strip().replace("\\", "/")
                 if not pattern or pattern in ("/", "./"):
-                    raise ConfigError("empty glob", key=f"{key}.{name}[{i}]")
+                    raise ConfigError("empty glob", field=f"{key}.{name}[{i}]")
                 if pattern.endswith("/") and out is exclude:
                     exclude_dirs.append(pattern.strip("/"))
                 else:

@@ -57,7 +57,7 @@ class ScreenTrackerAgent(BaseAgent):
         self.settings = settings_from(self.config)
         if self.instance_dir is None:
             raise ConfigError(
-                "is not set; captures need the instance folder", key=agent_env.INSTANCE_DIR
+                "is not set; captures need the instance folder", field=agent_env.INSTANCE_DIR
             )
         self.store = CaptureStore(self.instance_dir)
         self._lock = threading.Lock()

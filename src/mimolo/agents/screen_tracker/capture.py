@@ -18,16 +18,9 @@ from typing import Any, Generic, TypeVar
 from PIL import Image
 
 from mimolo.agents.screen_tracker.imaging import Rect
+from mimolo.errors import CaptureTimeout, CaptureUnavailable
 
 T = TypeVar("T")
-
-
-class CaptureUnavailable(Exception):
-    """The screen (or window) cannot be captured right now; ``str()`` says why."""
-
-
-class CaptureTimeout(CaptureUnavailable):
-    """An external call did not answer in time."""
 
 
 class TimedCall(Generic[T]):
@@ -158,8 +151,6 @@ def _windows_foreground_rect() -> Rect:  # pragma: no cover - Windows only
 
 
 __all__ = [
-    "CaptureTimeout",
-    "CaptureUnavailable",
     "TimedCall",
     "active_window_rect",
     "active_window_support",

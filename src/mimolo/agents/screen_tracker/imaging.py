@@ -39,12 +39,12 @@ def parse_regions(values: Sequence[str], *, key: str = "params.redact_regions") 
             x, y, w, h = (int(p) for p in parts)
         except ValueError:
             raise ConfigError(
-                f'must be "x,y,w,h" in whole pixels, got {raw!r}', key=f"{key}[{i}]"
+                f'must be "x,y,w,h" in whole pixels, got {raw!r}', field=f"{key}[{i}]"
             ) from None
         if x < 0 or y < 0 or w <= 0 or h <= 0:
             raise ConfigError(
                 f"needs x, y >= 0 and a positive width and height, got {raw!r}",
-                key=f"{key}[{i}]",
+                field=f"{key}[{i}]",
             )
         out.append(Rect(x, y, w, h))
     return out

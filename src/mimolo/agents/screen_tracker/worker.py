@@ -15,7 +15,6 @@ import msgspec
 from PIL import Image
 
 from mimolo.agents.screen_tracker.capture import (
-    CaptureUnavailable,
     TimedCall,
     active_window_rect,
     active_window_support,
@@ -31,6 +30,7 @@ from mimolo.agents.screen_tracker.imaging import (
     shrink,
 )
 from mimolo.agents.screen_tracker.store import CaptureRecord, CaptureStore
+from mimolo.errors import CaptureUnavailable
 
 logger = logging.getLogger(__name__)
 

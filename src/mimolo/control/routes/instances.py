@@ -2,7 +2,8 @@
 
 Every change goes through Operations (Control never writes config itself). Parameters are
 checked against the template's declarations first so that errors come back at once, next
-to the field; Operations validates again and its errors are mapped to fields the same way.
+to the field; Operations validates again and its errors are mapped to fields the same way
+(``ConfigError`` and ``IpcError`` reach ``control.errors_http``, which answers them).
 """
 
 from __future__ import annotations
@@ -28,26 +29,6 @@ ACTIONS = {"start": "start_agent", "stop": "stop_agent", "restart": "restart_age
 DONE = {"start": "Started", "stop": "Stopped", "restart": "Restarted", "flush": "Flushed"}
 
 
-def form_key(field: str | None) -> str:
-    """Map an error's key (``instances.x.params.y``, ``label``) to the form field's name."""
-    if not field:
-        return "_form"
-    if "params." in field:
-        return "params." + field.rsplit("params.", 1)[1]
-    last = field.rsplit(".", 1)[-1]
-    return last if last in ("label", "client_id", "template") else "_form"
-
-
-def _ipc_error(exc: IpcError) -> Response:
-    status = 503 if exc.code == "ops_unavailable" else 400
-    field = getattr(exc, "field", None)
-    return json_error(exc.code, exc.message, status=status, key=form_key(field))
-
-
-def _config_error(exc: ConfigError) -> Response:
-    return json_error(exc.code, exc.message, status=400, key=form_key(exc.key))
-
-
 def _instance_id(request: Request) -> str | None:
     instance_id = request.path_params["instance_id"]
     return instance_id if is_slug(instance_id) else None
@@ -61,10 +42,7 @@ async def action(request: Request) -> Response:
         return json_error("invalid_id", "not a valid instance id", status=404)
     if name not in ACTIONS:
         return json_error("unknown_action", f"unknown action {name!r}", status=404)
-    try:
-        data = await control_state(request).ops.request(ACTIONS[name], instance_id=instance_id)
-    except IpcError as exc:
-        return _ipc_error(exc)
+    data = await control_state(request).ops.request(ACTIONS[name], instance_id=instance_id)
     return json_ok(message=f"{DONE[name]} {instance_id}.", data=data)
 
 
@@ -73,16 +51,11 @@ async def duplicate(request: Request) -> Response:
     instance_id = _instance_id(request)
     if instance_id is None:
         return json_error("invalid_id", "not a valid instance id", status=404)
-    try:
-        form = await read_form(request)
-        fields: dict[str, Any] = {"instance_id": instance_id}
-        if form.get("label", "").strip():
-            fields["label"] = check_label(form["label"].strip())
-        data = await control_state(request).ops.request("duplicate_agent_instance", **fields)
-    except ConfigError as exc:
-        return _config_error(exc)
-    except IpcError as exc:
-        return _ipc_error(exc)
+    form = await read_form(request)
+    fields: dict[str, Any] = {"instance_id": instance_id}
+    if form.get("label", "").strip():
+        fields["label"] = check_label(form["label"].strip())
+    data = await control_state(request).ops.request("duplicate_agent_instance", **fields)
     new_id = data.get("instance_id", "")
     return json_ok(message=f"Duplicated {instance_id} as {new_id}.", data=data)
 
@@ -92,12 +65,9 @@ async def remove(request: Request) -> Response:
     instance_id = _instance_id(request)
     if instance_id is None:
         return json_error("invalid_id", "not a valid instance id", status=404)
-    try:
-        data = await control_state(request).ops.request(
-            "remove_agent_instance", instance_id=instance_id
-        )
-    except IpcError as exc:
-        return _ipc_error(exc)
+    data = await control_state(request).ops.request(
+        "remove_agent_instance", instance_id=instance_id
+    )
     return json_ok(message=f"Removed {instance_id}. Its evidence is kept.", data=data)
 
 
@@ -110,7 +80,9 @@ def _common(form: dict[str, str]) -> dict[str, Any]:
     fields: dict[str, Any] = {"label": check_label(form.get("label", "").strip())}
     client_id = form.get("client_id", "").strip()
     if client_id and not is_slug(client_id):
-        raise ConfigError("must be a slug (lowercase letters, digits, '-' or '_')", key="client_id")
+        raise ConfigError(
+            "must be a slug (lowercase letters, digits, '-' or '_')", field="client_id"
+        )
     fields["client_id"] = client_id or None
     return fields
 
@@ -141,21 +113,16 @@ async def new_form(request: Request) -> Response:
 
 async def add(request: Request) -> Response:
     """``POST /api/instances``: add an instance of a template."""
-    try:
-        form = await read_form(request)
-        plugin_id = form.get("template", "")
-        template = await _template(request, plugin_id) if is_slug(plugin_id) else None
-        if template is None:
-            raise ConfigError("no such template", key="template")
-        fields = _common(form)
-        fields["params"] = params_from_form(template.params, form)
-        data = await control_state(request).ops.request(
-            "add_agent_instance", template=plugin_id, **fields
-        )
-    except ConfigError as exc:
-        return _config_error(exc)
-    except IpcError as exc:
-        return _ipc_error(exc)
+    form = await read_form(request)
+    plugin_id = form.get("template", "")
+    template = await _template(request, plugin_id) if is_slug(plugin_id) else None
+    if template is None:
+        raise ConfigError("no such template", field="template")
+    fields = _common(form)
+    fields["params"] = params_from_form(template.params, form)
+    data = await control_state(request).ops.request(
+        "add_agent_instance", template=plugin_id, **fields
+    )
     new_id = data.get("instance_id", "")
     return json_ok(message=f"Added {new_id}.", redirect="/", data=data)
 
@@ -195,21 +162,16 @@ async def configure(request: Request) -> Response:
     if instance_id is None:
         return json_error("invalid_id", "not a valid instance id", status=404)
     ops = control_state(request).ops
-    try:
-        form = await read_form(request)
-        instance = ops_data.instances(await ops.request("get_agent_instances")).get(instance_id)
-        if instance is None:
-            return json_error("unknown_instance", f"no instance {instance_id!r}", status=404)
-        template = await _template(request, str(instance.get("template", "")))
-        if template is None:
-            raise ConfigError("the instance's template is not installed", key="template")
-        fields = _common(form)
-        fields["params"] = params_from_form(template.params, form)
-        data = await ops.request("update_agent_instance", instance_id=instance_id, **fields)
-    except ConfigError as exc:
-        return _config_error(exc)
-    except IpcError as exc:
-        return _ipc_error(exc)
+    form = await read_form(request)
+    instance = ops_data.instances(await ops.request("get_agent_instances")).get(instance_id)
+    if instance is None:
+        return json_error("unknown_instance", f"no instance {instance_id!r}", status=404)
+    template = await _template(request, str(instance.get("template", "")))
+    if template is None:
+        raise ConfigError("the instance's template is not installed", field="template")
+    fields = _common(form)
+    fields["params"] = params_from_form(template.params, form)
+    data = await ops.request("update_agent_instance", instance_id=instance_id, **fields)
     return json_ok(message=f"Saved {instance_id}.", redirect="/", data=data)
 
 
@@ -223,4 +185,4 @@ routes = [
     Route("/api/instances/{instance_id}/{action}", action, methods=["POST"]),
 ]
 
-__all__ = ["form_key", "routes"]
+__all__ = ["routes"]

@@ -28,38 +28,38 @@ def parse_report_form(form: dict[str, str]) -> ReportRequest:
     """Validate the submitted report form (``ConfigError`` names the field)."""
     kind = form.get("kind", "")
     if kind not in REPORT_KINDS:
-        raise ConfigError("pick a report type", key="kind")
+        raise ConfigError("pick a report type", field="kind")
     try:
         start = date.fromisoformat(form.get("start", ""))
     except ValueError:
-        raise ConfigError("must be a date (YYYY-MM-DD)", key="start") from None
+        raise ConfigError("must be a date (YYYY-MM-DD)", field="start") from None
     try:
         end = date.fromisoformat(form.get("end", ""))
     except ValueError:
-        raise ConfigError("must be a date (YYYY-MM-DD)", key="end") from None
+        raise ConfigError("must be a date (YYYY-MM-DD)", field="end") from None
     if end < start:
-        raise ConfigError("must not be before the start date", key="end")
+        raise ConfigError("must not be before the start date", field="end")
     if (end - start).days > 366:
-        raise ConfigError("the range may cover at most one year", key="end")
+        raise ConfigError("the range may cover at most one year", field="end")
     client = form.get("client", "").strip()
     if client and not is_slug(client):
-        raise ConfigError("must be a client id (a slug)", key="client")
+        raise ConfigError("must be a client id (a slug)", field="client")
     rate_text = form.get("rate", "").strip() or "0"
     try:
         rate = Decimal(rate_text)
     except InvalidOperation:
-        raise ConfigError("must be a number", key="rate") from None
+        raise ConfigError("must be a number", field="rate") from None
     if not rate.is_finite() or rate < 0 or rate > 100000:
-        raise ConfigError("must be between 0 and 100000", key="rate")
+        raise ConfigError("must be between 0 and 100000", field="rate")
     currency = form.get("currency", "").strip().upper() or "EUR"
     if not currency.isascii() or not currency.isalpha() or len(currency) > CURRENCY_MAX:
-        raise ConfigError("must be a currency code such as EUR", key="currency")
+        raise ConfigError("must be a currency code such as EUR", field="currency")
     if REPORT_KINDS[kind].needs_client and not client:
-        raise ConfigError("an invoice is for one client", key="client")
+        raise ConfigError("an invoice is for one client", field="client")
     if REPORT_KINDS[kind].needs_client and rate <= 0:
-        raise ConfigError("an invoice needs an hourly rate above 0", key="rate")
+        raise ConfigError("an invoice needs an hourly rate above 0", field="rate")
     if len(currency) != 3:
-        raise ConfigError("must be a three-letter currency code such as EUR", key="currency")
+        raise ConfigError("must be a three-letter currency code such as EUR", field="currency")
     return ReportRequest(
         kind=kind, start=start, end=end, client_id=client or None, rate=str(rate),
         currency=currency,
@@ -99,10 +99,7 @@ async def reports_fragment(request: Request) -> Response:
 async def start_report(request: Request) -> Response:
     """``POST /api/reports``: start a job, answer its id."""
     state = control_state(request)
-    try:
-        report = parse_report_form(await read_form(request))
-    except ConfigError as exc:
-        return json_error(exc.code, exc.message, key=exc.key or "_form")
+    report = parse_report_form(await read_form(request))
     job = state.jobs.submit(lambda progress: run_report_job(state.data_root, report, progress))
     return json_ok(job_id=job.job_id)
 

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import msgspec
 
-from mimolo.ipc.server.registry import InvalidField
+from mimolo.errors import InvalidField
 from mimolo.ipc.types import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES
 
 METRICS_MAX_KEYS: Final = 64

@@ -18,13 +18,10 @@ import termios
 import time
 from collections.abc import Callable
 
+from mimolo.errors import Dropped
 from mimolo.ipc.types import MAX_RESPONSE_BYTES, Response, encode_line, error_response
 
 log = logging.getLogger(__name__)
-
-
-class Dropped(Exception):
-    """The peer stopped reading; its connection is being dropped."""
 
 
 class Connection:
@@ -161,4 +158,4 @@ class ConnectionTable:
         self._open.pop(conn, None)
 
 
-__all__ = ["Connection", "ConnectionTable", "Dropped"]
+__all__ = ["Connection", "ConnectionTable"]
