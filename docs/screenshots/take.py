@@ -42,8 +42,8 @@ CONFIG = """\
 heartbeat_interval_s = 2.0
 
 [instances.example-acme]
-template = "agent_example"
-label = "Acme design work"
+plugin_id = "agent_example"
+instance_label = "Acme design work"
 client_id = "acme"
 
 [instances.example-acme.params]
@@ -51,8 +51,8 @@ mode = "active"
 activity_probability = 0.9
 
 [instances.example-context]
-template = "agent_example"
-label = "Context sampler"
+plugin_id = "agent_example"
+instance_label = "Context sampler"
 
 [instances.example-context.params]
 mode = "passive"

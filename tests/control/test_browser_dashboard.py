@@ -71,8 +71,8 @@ def test_flush_reports_back(dashboard: Page) -> None:
 
 
 def test_add_an_instance_from_a_template(dashboard: Page) -> None:
-    dashboard.locator('a[href="/instances/new?template=agent_example"]').click()
-    dashboard.wait_for_url("**/instances/new?template=agent_example")
+    dashboard.locator('a[href="/instances/new?plugin_id=agent_example"]').click()
+    dashboard.wait_for_url("**/instances/new?plugin_id=agent_example")
     dashboard.get_by_label("Label").fill("Example C")
     dashboard.get_by_label("Bill to client").fill("globex")
     dashboard.get_by_label("activity probability").fill("0.5")
@@ -85,7 +85,7 @@ def test_add_an_instance_from_a_template(dashboard: Page) -> None:
 
 
 def test_a_bad_parameter_shows_an_inline_error_by_the_field(dashboard: Page) -> None:
-    dashboard.goto(dashboard.url.rstrip("/") + "/instances/new?template=agent_example")
+    dashboard.goto(dashboard.url.rstrip("/") + "/instances/new?plugin_id=agent_example")
     dashboard.get_by_label("Label").fill("Broken")
     dashboard.get_by_label("activity probability").fill("5")
     dashboard.get_by_role("button", name="Add instance", exact=True).click()

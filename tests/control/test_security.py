@@ -13,7 +13,7 @@ from mimolo.control.headers import CSP
 
 from ._live import LiveControl
 
-PAGES = ["/", "/logs", "/evidence", "/timeline", "/reports", "/instances/new?template=x"]
+PAGES = ["/", "/logs", "/evidence", "/timeline", "/reports", "/instances/new?plugin_id=x"]
 API_GETS = [
     "/api/status",
     "/fragments/cards",

@@ -59,7 +59,7 @@ def test_first_run_creates_commented_default(data_root: DataRoot) -> None:
     assert config.settings.heartbeat_interval_s == 15.0
     # every default instance names a built-in that exists
     for inst in config.instances.values():
-        assert inst.template in builtin_templates()
+        assert inst.plugin_id in builtin_templates()
     # the file is stable: loading again gives the same config
     assert load_config(data_root) == config
 
@@ -95,7 +95,13 @@ def test_valid_config_params_are_canonicalised() -> None:
         ("[settings]\nbogus = 1\n", "settings.bogus"),
         ("[settings]\nstop_grace_s = -1\n", "settings.stop_grace_s"),
         ("[settings]\nmax_line_bytes = 10\n", "settings.max_line_bytes"),
-        ("[instances.a]\nlabel = 'A'\n", "instances.a.template"),
+        ("[instances.a]\nlabel = 'A'\n", "instances.a.plugin_id"),
+        ("[instances.a]\ninstance_label = 'A'\n", "instances.a.plugin_id"),
+        ("[instances.a]\nplugin_id = 'nope'\ninstance_label = 'A'\n", "instances.a.plugin_id"),
+        (
+            "[instances.a]\nplugin_id = 'agent_example'\ntemplate = 'agent_example'\nlabel = 'A'\n",
+            "instances.a.template",
+        ),
         ("[instances.a]\ntemplate = 'nope'\nlabel = 'A'\n", "instances.a.template"),
         ("[instances.Bad_Id]\ntemplate = 'probe'\nlabel = 'A'\n", "instances.Bad_Id"),
         ("[instances.a]\ntemplate = 'probe'\nlabel = ''\n", "instances.a.label"),

@@ -14,7 +14,7 @@ from mimolo.dataroot import DataRoot
 from mimolo.errors import LedgerError
 from mimolo.operations.jsonl_files import quarantine_path
 from mimolo.operations.ledger import Ledger, evidence_files
-from mimolo.protocol.evidence import view_decoder
+from mimolo.protocol.evidence import EvidenceRecord, view_decoder
 
 SUMMARY = (
     b'{"type":"summary","timestamp":"2026-01-02T10:00:00Z","agent_id":"a1",'
@@ -49,14 +49,14 @@ def test_records_wrap_the_raw_summary_and_split_by_utc_day(data_root: DataRoot) 
     assert len(lines) == 2
     # the agent's bytes are kept verbatim inside the record
     assert SUMMARY.rstrip(b"\n") in lines[0]
-    view = view_decoder().decode(lines[0])
-    assert (view.seq, view.host, view.instance_id, view.plugin_id) == (
+    record = msgspec.json.decode(lines[0], type=EvidenceRecord)
+    assert (record.seq, record.host, record.instance_id, record.plugin_id) == (
         1,
         "testhost",
         "a1",
         "agent_example",
     )
-    assert view.record.type == "summary"
+    assert view_decoder().decode(lines[0]).record.type == "summary"
     ids = {msgspec.json.decode(line)["id"] for line in lines}
     assert len(ids) == 2
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from mimolo.operations.reconcile import InstanceFacts, Step, plan
 from mimolo.protocol.config_schema import InstanceConfig
 
-ON = InstanceConfig(template="t", label="a")
-OFF = InstanceConfig(template="t", label="a", enabled=False)
-RELABELLED = InstanceConfig(template="t", label="b")
+ON = InstanceConfig(plugin_id="t", instance_label="a")
+OFF = InstanceConfig(plugin_id="t", instance_label="a", enabled=False)
+RELABELLED = InstanceConfig(plugin_id="t", instance_label="b")
 
 
 def one(facts: InstanceFacts, *, restart: bool = True, can_start: bool = True) -> Step:

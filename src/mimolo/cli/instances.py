@@ -57,7 +57,7 @@ def _show_result(result: dict[str, Any], verb: str) -> None:
     state = result.get("state") or {}
     console.print(
         f"{verb} [bold]{result['instance_id']}[/bold]"
-        + (f" ({config['label']})" if config.get("label") else "")
+        + (f" ({config['instance_label']})" if config.get("instance_label") else "")
         + (f": {state['state']}" if state.get("state") else "")
     )
 
@@ -79,13 +79,13 @@ def list_(as_json: bool, data_dir: Path | None) -> None:
             {"instances": [{**i, "state": states.get(i["instance_id"])} for i in configured]}
         )
         return
-    table = Table("instance", "template", "label", "enabled", "state", "health", "pid", "params")
+    table = Table("instance", "plugin", "label", "enabled", "state", "health", "pid", "params")
     for inst in configured:
         state = states.get(inst["instance_id"])
         table.add_row(
             inst["instance_id"],
-            inst["template"],
-            inst["label"],
+            inst["plugin_id"],
+            inst["instance_label"],
             "yes" if inst["enabled"] else "no",
             _state_cell(state),
             (state or {}).get("health") or "-",
@@ -152,8 +152,8 @@ def add(
     result = call(
         data_dir,
         "add_agent_instance",
-        template=template,
-        label=label,
+        plugin_id=template,
+        instance_label=label,
         params=values,
         enabled=not disabled,
         **fields,
@@ -176,7 +176,7 @@ def duplicate(
     """Copy INSTANCE_ID (template, parameters, settings) under a new label."""
     fields: dict[str, Any] = {}
     if label is not None:
-        fields["label"] = label
+        fields["instance_label"] = label
     if new_id is not None:
         fields["new_instance_id"] = new_id
     result = call(data_dir, "duplicate_agent_instance", instance_id=instance_id, **fields)
@@ -244,7 +244,7 @@ def set_(
     if params:
         fields["params"] = parse_assignments(params)
     if label is not None:
-        fields["label"] = label
+        fields["instance_label"] = label
     if not fields:
         raise click.UsageError("nothing to change: give key=value parameters or an option")
     _update(data_dir, as_json, instance_id, restart=not no_restart, **fields)

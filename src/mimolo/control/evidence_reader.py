@@ -17,6 +17,7 @@ from typing import Any, Literal
 import msgspec
 
 from mimolo.dataroot import DataRoot
+from mimolo.protocol.evidence import view_decoder
 from mimolo.slugs import is_slug
 
 log = logging.getLogger(__name__)
@@ -67,37 +68,7 @@ class EvidencePage(msgspec.Struct, kw_only=True):
     truncated: bool = False
 
 
-class _Signal(msgspec.Struct):
-    mode: str | None = None
-    keep_alive: bool | None = None
-
-
-class _Window(msgspec.Struct):
-    start: datetime | None = None
-    end: datetime | None = None
-
-
-class _Data(msgspec.Struct):
-    activity_signal: _Signal | None = None
-    window: _Window | None = None
-    client_id: str | None = None
-
-
-class _Summary(msgspec.Struct):
-    timestamp: datetime | None = None
-    data: _Data | None = None
-
-
-class _Line(msgspec.Struct):
-    seq: int
-    received_at: datetime
-    plugin_id: str
-    instance_id: str
-    instance_label: str = ""
-    record: _Summary = msgspec.field(default_factory=_Summary)
-
-
-_line_decoder = msgspec.json.Decoder(_Line)
+_line_decoder = view_decoder()
 _any_decoder = msgspec.json.Decoder()
 
 
@@ -176,11 +147,11 @@ def parse_line(raw: bytes, file: str, line_no: int) -> RawRecord:
     text = raw.decode("utf-8", errors="replace")
     try:
         line = _line_decoder.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, ValueError):
         return RawRecord(file=file, line_no=line_no, raw=text, torn=True)
-    data = line.record.data or _Data()
-    signal = data.activity_signal or _Signal()
-    window = data.window or _Window()
+    data = line.record.data
+    signal = data.activity_signal
+    window = data.window
     return RawRecord(
         file=file,
         line_no=line_no,
@@ -190,10 +161,10 @@ def parse_line(raw: bytes, file: str, line_no: int) -> RawRecord:
         plugin_id=line.plugin_id,
         instance_id=line.instance_id,
         instance_label=line.instance_label,
-        mode=signal.mode,
-        keep_alive=signal.keep_alive,
-        window_start=window.start or line.record.timestamp,
-        window_end=window.end or line.record.timestamp,
+        mode=signal.mode if signal else None,
+        keep_alive=signal.keep_alive if signal else None,
+        window_start=window.start if window else line.record.timestamp,
+        window_end=window.end if window else line.record.timestamp,
         client_id=data.client_id,
     )
 

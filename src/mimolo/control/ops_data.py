@@ -51,7 +51,9 @@ def _list_of(data: Any, *names: str) -> list[Any]:
 def agent_states(data: Any) -> list[dict[str, Any]]:
     """``get_agent_states`` → a list of state dicts sorted by label."""
     states = [s for s in _list_of(data, "states", "agents", "instances") if isinstance(s, dict)]
-    return sorted(states, key=lambda s: (str(s.get("label", "")), str(s.get("instance_id", ""))))
+    return sorted(
+        states, key=lambda s: (str(s.get("instance_label", "")), str(s.get("instance_id", "")))
+    )
 
 
 def templates(data: Any) -> list[TemplateInfo]:

@@ -28,7 +28,7 @@ class AgentState(msgspec.Struct, kw_only=True):
 
     instance_id: str
     plugin_id: str
-    label: str
+    instance_label: str
     enabled: bool
     state: RunState
     health: Classification

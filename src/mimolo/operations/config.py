@@ -18,7 +18,12 @@ import msgspec
 from mimolo.agents.catalog import builtin_templates
 from mimolo.dataroot import DataRoot, write_atomic
 from mimolo.errors import ConfigError
-from mimolo.protocol.config_schema import AgentConfig, InstanceConfig, Settings
+from mimolo.protocol.config_schema import (
+    LEGACY_INSTANCE_KEYS,
+    AgentConfig,
+    InstanceConfig,
+    Settings,
+)
 from mimolo.protocol.params import validate_params
 from mimolo.protocol.templates import AgentTemplate
 from mimolo.slugs import check_label, check_slug
@@ -106,16 +111,17 @@ def _check_settings(settings: Settings) -> None:
 
 
 def _check_instance(
-    instance_id: str, inst: InstanceConfig, resolve: TemplateResolver
+    instance_id: str, inst: InstanceConfig, resolve: TemplateResolver, written: dict[str, str]
 ) -> InstanceConfig:
+    """Check one instance; errors name each key as the file spells it (``written``)."""
     prefix = f"instances.{instance_id}"
     check_slug(instance_id, f"{prefix}")
-    check_label(inst.label, f"{prefix}.label")
-    template = resolve(inst.template) if isinstance(inst.template, str) else None
+    check_label(inst.instance_label, f"{prefix}.{written.get('instance_label', 'instance_label')}")
+    template = resolve(inst.plugin_id) if isinstance(inst.plugin_id, str) else None
     if template is None:
         raise ConfigError(
-            f"unknown template {inst.template!r}",
-            field=f"{prefix}.template",
+            f"unknown template {inst.plugin_id!r}",
+            field=f"{prefix}.{written.get('plugin_id', 'plugin_id')}",
             code="unknown_template",
         )
     for name in _INSTANCE_POSITIVE:
@@ -128,6 +134,29 @@ def _check_instance(
     return msgspec.structs.replace(inst, params=params)
 
 
+def _current_keys(instance_id: str, raw: object) -> object:
+    """``raw`` with legacy key names mapped to today's."""
+    if not isinstance(raw, Mapping) or not LEGACY_INSTANCE_KEYS.keys() & raw.keys():
+        return raw
+    out = dict(raw)
+    for old, new in LEGACY_INSTANCE_KEYS.items():
+        if old in out:
+            if new in out:
+                raise ConfigError(
+                    f"give {new!r} or its old name {old!r}, not both",
+                    field=f"instances.{instance_id}.{old}",
+                )
+            out[new] = out.pop(old)
+    return out
+
+
+def _written_names(raw: object) -> dict[str, str]:
+    """Today's key -> the legacy name the file used for it."""
+    if not isinstance(raw, Mapping):
+        return {}
+    return {new: old for old, new in LEGACY_INSTANCE_KEYS.items() if old in raw}
+
+
 def validate_config(raw: Mapping[str, Any], resolve: TemplateResolver) -> AgentConfig:
     """Convert a parsed TOML document into a checked ``AgentConfig`` (params canonicalised)."""
     unknown = sorted(set(raw) - {"settings", "instances"})
@@ -138,13 +167,15 @@ def validate_config(raw: Mapping[str, Any], resolve: TemplateResolver) -> AgentC
     if not isinstance(raw_instances, Mapping):
         raise ConfigError("must be a table of instances", field="instances")
     parsed = {
-        str(iid): _convert(value, InstanceConfig, f"instances.{iid}")
+        str(iid): _convert(_current_keys(str(iid), value), InstanceConfig, f"instances.{iid}")
         for iid, value in raw_instances.items()
     }
     config = AgentConfig(settings=settings, instances=parsed)
     _check_settings(config.settings)
     instances = {
-        instance_id: _check_instance(instance_id, inst, resolve)
+        instance_id: _check_instance(
+            instance_id, inst, resolve, _written_names(raw_instances.get(instance_id))
+        )
         for instance_id, inst in config.instances.items()
     }
     return AgentConfig(settings=config.settings, instances=instances)
@@ -184,8 +215,8 @@ def default_config_text(templates: Mapping[str, AgentTemplate]) -> str:
         for suffix, mode in (("active", "active"), ("passive", "passive")):
             lines += [
                 f"[instances.example-{suffix}]",
-                'template = "agent_example"',
-                f'label = "Example ({mode})"',
+                'plugin_id = "agent_example"',
+                f'instance_label = "Example ({mode})"',
                 "enabled = true",
             ]
             if mode_param is not None:

@@ -19,7 +19,7 @@ from tomlkit.toml_document import TOMLDocument
 from mimolo.dataroot import write_atomic
 from mimolo.errors import ConfigError
 from mimolo.operations.config import TemplateResolver, builtin_resolver, validate_config
-from mimolo.protocol.config_schema import AgentConfig, InstanceConfig
+from mimolo.protocol.config_schema import LEGACY_INSTANCE_KEYS, AgentConfig, InstanceConfig
 from mimolo.slugs import check_slug
 
 log = logging.getLogger(__name__)
@@ -132,6 +132,9 @@ class ConfigStore:
         table = tables[instance_id]
         if not isinstance(table, Table):
             raise ConfigError("must be a table", field=f"instances.{instance_id}")
+        for old in LEGACY_INSTANCE_KEYS:  # an edited instance is written in today's names
+            if old in table:
+                del table[old]
         for key, value in msgspec.structs.asdict(instance).items():
             if key != "params":
                 _set_or_delete(table, key, value)

@@ -107,7 +107,7 @@ class Supervisor:
         )
         self._config = config
         self._runtimes: dict[str, InstanceRuntime] = {
-            iid: self._new_runtime(iid, inst.template, config)
+            iid: self._new_runtime(iid, inst.plugin_id, config)
             for iid, inst in config.instances.items()
         }
         self._removed_drops = 0
@@ -243,7 +243,7 @@ class Supervisor:
             params["client_id"] = rt.config.client_id
         return SpawnFacts(
             instance_id=rt.instance_id,
-            instance_label=rt.config.label,
+            instance_label=rt.config.instance_label,
             plugin_id=rt.template.plugin_id,
             data_dir=str(self.data_root.root),
             instance_dir=instance_dir,
@@ -396,7 +396,7 @@ class Supervisor:
         keeps running as it is (``restart_pending``); its next start uses the new config.
         """
         for iid, inst in config.instances.items():
-            self._template(inst.template, f"instances.{iid}.template")
+            self._template(inst.plugin_id, f"instances.{iid}.plugin_id")
         old = self._config
         removed = [iid for iid in self._runtimes if iid not in config.instances]
         await asyncio.gather(*(self.stop_agent(iid) for iid in removed))
@@ -409,12 +409,12 @@ class Supervisor:
             if rt is None:
                 continue
             rt.config = inst
-            rt.template = self._template(inst.template, f"instances.{iid}.template")
+            rt.template = self._template(inst.plugin_id, f"instances.{iid}.plugin_id")
             rt.settings = config.settings
             rt.tracker.policy = _policy(config.settings)
         added = [iid for iid in config.instances if iid not in self._runtimes]
         for iid in added:
-            self._runtimes[iid] = self._new_runtime(iid, config.instances[iid].template, config)
+            self._runtimes[iid] = self._new_runtime(iid, config.instances[iid].plugin_id, config)
         self._apply_budgets()
         facts = [
             reconcile.InstanceFacts(

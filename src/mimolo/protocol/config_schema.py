@@ -6,6 +6,7 @@ Plain data only. Loading, validation against templates and tomlkit edits live in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -49,8 +50,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class InstanceConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """``[instances.<instance_id>]``: one agent instance provisioned from a template."""
 
-    template: str
-    label: str
+    plugin_id: str  # the template it is provisioned from
+    instance_label: str
     enabled: bool = True
     flush_interval_s: float | None = None
     heartbeat_interval_s: float | None = None
@@ -59,9 +60,59 @@ class InstanceConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     params: dict[str, Any] = {}
 
 
+# Instance fields renamed to the one vocabulary; the old names are still read (config
+# files written before, IPC clients of before) and mapped at those boundaries.
+LEGACY_INSTANCE_KEYS: dict[str, str] = {"template": "plugin_id", "label": "instance_label"}
+
+
 class AgentConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     settings: Settings = msgspec.field(default_factory=Settings)
     instances: dict[str, InstanceConfig] = {}
 
 
-__all__ = ["AgentConfig", "InstanceConfig", "Settings"]
+def current_instance_keys(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """An instance table with legacy key names mapped to today's (today's name wins)."""
+    out = dict(raw)
+    for old, new in LEGACY_INSTANCE_KEYS.items():
+        if old in out:
+            value = out.pop(old)
+            out.setdefault(new, value)
+    return out
+
+
+def lenient_config(raw: Mapping[str, Any]) -> tuple[AgentConfig, list[str]]:
+    """What a read-only reader can use of a parsed config document, and what it could not.
+
+    Each settings key and each instance that converts is kept; anything else is named in
+    the warnings. Operations itself validates strictly (``operations.config``).
+    """
+    warnings: list[str] = []
+    settings: dict[str, Any] = {}
+    raw_settings = raw.get("settings", {})
+    for key, value in raw_settings.items() if isinstance(raw_settings, Mapping) else ():
+        try:
+            msgspec.convert({key: value}, Settings)
+        except msgspec.ValidationError as exc:
+            warnings.append(f"settings.{key}: {exc}")
+        else:
+            settings[key] = value
+    instances: dict[str, InstanceConfig] = {}
+    raw_instances = raw.get("instances", {})
+    for iid, table in raw_instances.items() if isinstance(raw_instances, Mapping) else ():
+        try:
+            if not isinstance(table, Mapping):
+                raise msgspec.ValidationError("must be a table")
+            instances[str(iid)] = msgspec.convert(current_instance_keys(table), InstanceConfig)
+        except msgspec.ValidationError as exc:
+            warnings.append(f"instances.{iid}: {exc}")
+    return AgentConfig(settings=msgspec.convert(settings, Settings), instances=instances), warnings
+
+
+__all__ = [
+    "LEGACY_INSTANCE_KEYS",
+    "AgentConfig",
+    "InstanceConfig",
+    "Settings",
+    "current_instance_keys",
+    "lenient_config",
+]

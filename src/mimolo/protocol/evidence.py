@@ -1,8 +1,9 @@
 """The evidence ledger's line format (DESIGN §5).
 
 Operations writes one ``EvidenceRecord`` per summary, the agent's message kept byte for
-byte in ``record``. Readers decode ``record`` only as far as they need
-(``EvidenceView``), so unknown fields never cost a dict walk.
+byte in ``record``. Every reader (the timeline, Control's evidence viewer) decodes a line
+into the one view, ``EvidenceView``, which takes only what readers use: msgspec skips the
+rest without building it, and ``gc=False`` keeps millions of views off the GC's books.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from mimolo.protocol.messages import ActivitySignal
+from mimolo.protocol.messages import ActivityMode
 
 
 class EvidenceRecord(msgspec.Struct, kw_only=True):
@@ -28,36 +29,40 @@ class EvidenceRecord(msgspec.Struct, kw_only=True):
     record: msgspec.Raw
 
 
-class SummaryWindow(msgspec.Struct, frozen=True):
+class SignalView(msgspec.Struct, frozen=True, gc=False):
+    """``data.activity_signal``: the only input to work-time derivation."""
+
+    mode: ActivityMode
+    keep_alive: bool | None = None
+
+
+class SummaryWindow(msgspec.Struct, frozen=True, gc=False):
     start: datetime
     end: datetime
 
 
-class SummaryDataView(msgspec.Struct, frozen=True):
-    """The parts of ``summary.data`` that timeline derivation reads."""
+class SummaryDataView(msgspec.Struct, frozen=True, gc=False):
+    """The parts of ``summary.data`` that readers use."""
 
-    activity_signal: ActivitySignal | None = None
+    activity_signal: SignalView | None = None
     window: SummaryWindow | None = None
     client_id: str | None = None
 
 
-class SummaryView(msgspec.Struct, frozen=True):
+class SummaryView(msgspec.Struct, frozen=True, gc=False):
     type: str
     timestamp: datetime
-    agent_id: str
     data: SummaryDataView = SummaryDataView()
 
 
-class EvidenceView(msgspec.Struct, frozen=True):
-    """A ledger line as a reader sees it."""
+class EvidenceView(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """A ledger line as every reader sees it."""
 
     seq: int
-    id: str
     received_at: datetime
     plugin_id: str
     instance_id: str
-    instance_label: str
-    host: str
+    instance_label: str = ""
     record: SummaryView
 
 
@@ -90,6 +95,7 @@ _encoder = msgspec.json.Encoder()
 
 
 def view_decoder() -> msgspec.json.Decoder[EvidenceView]:
+    """A decoder of ledger lines into ``EvidenceView`` (one per reader: they are cheap)."""
     return msgspec.json.Decoder(EvidenceView)
 
 
@@ -101,6 +107,7 @@ def summary_data(raw: dict[str, Any]) -> SummaryDataView:
 __all__ = [
     "EvidenceRecord",
     "EvidenceView",
+    "SignalView",
     "SummaryDataView",
     "SummaryView",
     "SummaryWindow",

@@ -1,7 +1,8 @@
 """The timeline policy from Operations' config, read-only and lenient.
 
 Control and the CLI read ``operations/agent_config.toml`` (never write it) for the cooldown
-(``settings.cooldown_s``) and each instance's ``client_id``. A missing file gives the
+(``settings.cooldown_s``) and each instance's ``client_id``, through the config schema's
+lenient reading (``protocol.config_schema.lenient_config``). A missing file gives the
 defaults; an unreadable one gives the defaults plus a warning, never a failure: the
 timeline must work whatever state Operations' config is in.
 """
@@ -13,24 +14,8 @@ import tomllib
 from typing import Any
 
 from mimolo.dataroot import DataRoot
+from mimolo.protocol.config_schema import lenient_config
 from mimolo.timeline.models import DEFAULT_COOLDOWN_S, TimelinePolicy
-
-
-def _cooldown(settings: Any) -> float | None:
-    value = settings.get("cooldown_s") if isinstance(settings, dict) else None
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return None
-    return float(value) if math.isfinite(value) and value >= 0 else None
-
-
-def _clients(instances: Any) -> dict[str, str]:
-    out: dict[str, str] = {}
-    if isinstance(instances, dict):
-        for instance_id, inst in instances.items():
-            client = inst.get("client_id") if isinstance(inst, dict) else None
-            if isinstance(client, str) and client:
-                out[str(instance_id)] = client
-    return out
 
 
 def policy_from_config(
@@ -46,12 +31,15 @@ def policy_from_config(
         pass
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         warnings.append(f"{path}: not used for the timeline policy ({exc})")
-    configured = _cooldown(raw.get("settings"))
+    config, _ = lenient_config(raw)  # read-only: what does not convert is just not used
+    configured = config.settings.cooldown_s
+    if not math.isfinite(configured) or configured < 0:
+        configured = DEFAULT_COOLDOWN_S
     policy = TimelinePolicy(
-        cooldown_s=cooldown_s
-        if cooldown_s is not None
-        else (configured if configured is not None else DEFAULT_COOLDOWN_S),
-        client_of_instance=_clients(raw.get("instances")),
+        cooldown_s=cooldown_s if cooldown_s is not None else configured,
+        client_of_instance={
+            iid: inst.client_id for iid, inst in config.instances.items() if inst.client_id
+        },
         group_by_client=group_by_client,
     )
     return policy, warnings

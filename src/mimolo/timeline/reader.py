@@ -15,7 +15,7 @@ from pathlib import Path
 
 import msgspec
 
-from mimolo.protocol.messages import ActivityMode
+from mimolo.protocol.evidence import EvidenceView, view_decoder
 from mimolo.timeline.models import TimelineSummary, to_epoch
 
 logger = logging.getLogger(__name__)
@@ -34,48 +34,14 @@ class ReadWarning(msgspec.Struct, frozen=True):
         return f"{self.path}:{self.line}: {self.reason}"
 
 
-# The reader's view of a ledger line: ``mimolo.protocol.evidence.EvidenceView`` narrowed to
-# the fields derivation reads. msgspec skips the rest without parsing it (``received_at``,
-# ``id``, the agent's other data), and ``gc=False`` keeps millions of views off the GC's books.
-
-
-class _Signal(msgspec.Struct, frozen=True, gc=False):
-    mode: ActivityMode
-    keep_alive: bool | None = None
-
-
-class _Window(msgspec.Struct, frozen=True, gc=False):
-    start: datetime
-    end: datetime
-
-
-class _Data(msgspec.Struct, frozen=True, gc=False):
-    activity_signal: _Signal | None = None
-    window: _Window | None = None
-    client_id: str | None = None
-
-
-class _Record(msgspec.Struct, frozen=True, gc=False):
-    type: str
-    timestamp: datetime
-    data: _Data = _Data()
-
-
-class _View(msgspec.Struct, frozen=True, gc=False):
-    seq: int
-    plugin_id: str
-    instance_id: str
-    record: _Record
-
-
-_decoder = msgspec.json.Decoder(_View)
+_decoder = view_decoder()
 
 
 def _epoch(value: datetime) -> float:
     return value.timestamp() if value.tzinfo is not None else to_epoch(value)
 
 
-def _summary(view: _View, names: dict[str, str]) -> TimelineSummary:
+def _summary(view: EvidenceView, names: dict[str, str]) -> TimelineSummary:
     """The compact summary of a view; raises ValueError for a reversed window.
 
     Repeated strings (ids, modes) are shared through ``names``: a year of summaries then

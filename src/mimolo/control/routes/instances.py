@@ -53,8 +53,8 @@ async def duplicate(request: Request) -> Response:
         return json_error("invalid_id", "not a valid instance id", status=404)
     form = await read_form(request)
     fields: dict[str, Any] = {"instance_id": instance_id}
-    if form.get("label", "").strip():
-        fields["label"] = check_label(form["label"].strip())
+    if form.get("instance_label", "").strip():
+        fields["instance_label"] = check_label(form["instance_label"].strip())
     data = await control_state(request).ops.request("duplicate_agent_instance", **fields)
     new_id = data.get("instance_id", "")
     return json_ok(message=f"Duplicated {instance_id} as {new_id}.", data=data)
@@ -77,7 +77,7 @@ async def _template(request: Request, plugin_id: str) -> ops_data.TemplateInfo |
 
 
 def _common(form: dict[str, str]) -> dict[str, Any]:
-    fields: dict[str, Any] = {"label": check_label(form.get("label", "").strip())}
+    fields: dict[str, Any] = {"instance_label": check_label(form.get("instance_label", "").strip())}
     client_id = form.get("client_id", "").strip()
     if client_id and not is_slug(client_id):
         raise ConfigError(
@@ -88,8 +88,8 @@ def _common(form: dict[str, str]) -> dict[str, Any]:
 
 
 async def new_form(request: Request) -> Response:
-    """``GET /instances/new?template=…``: the add-instance form."""
-    plugin_id = request.query_params.get("template", "")
+    """``GET /instances/new?plugin_id=…``: the add-instance form."""
+    plugin_id = request.query_params.get("plugin_id", "")
     template = None
     if control_state(request).ops.available and is_slug(plugin_id):
         try:
@@ -114,14 +114,14 @@ async def new_form(request: Request) -> Response:
 async def add(request: Request) -> Response:
     """``POST /api/instances``: add an instance of a template."""
     form = await read_form(request)
-    plugin_id = form.get("template", "")
+    plugin_id = form.get("plugin_id", "")
     template = await _template(request, plugin_id) if is_slug(plugin_id) else None
     if template is None:
-        raise ConfigError("no such template", field="template")
+        raise ConfigError("no such template", field="plugin_id")
     fields = _common(form)
     fields["params"] = params_from_form(template.params, form)
     data = await control_state(request).ops.request(
-        "add_agent_instance", template=plugin_id, **fields
+        "add_agent_instance", plugin_id=plugin_id, **fields
     )
     new_id = data.get("instance_id", "")
     return json_ok(message=f"Added {new_id}.", redirect="/", data=data)
@@ -137,7 +137,7 @@ async def configure_form(request: Request) -> Response:
         try:
             instance = ops_data.instances(await ops.request("get_agent_instances")).get(instance_id)
             if instance is not None:
-                template = await _template(request, str(instance.get("template", "")))
+                template = await _template(request, str(instance.get("plugin_id", "")))
         except IpcError as exc:
             log.info("configure form: %s", exc)
     if instance is None or template is None:
@@ -166,9 +166,9 @@ async def configure(request: Request) -> Response:
     instance = ops_data.instances(await ops.request("get_agent_instances")).get(instance_id)
     if instance is None:
         return json_error("unknown_instance", f"no instance {instance_id!r}", status=404)
-    template = await _template(request, str(instance.get("template", "")))
+    template = await _template(request, str(instance.get("plugin_id", "")))
     if template is None:
-        raise ConfigError("the instance's template is not installed", field="template")
+        raise ConfigError("the instance's template is not installed", field="plugin_id")
     fields = _common(form)
     fields["params"] = params_from_form(template.params, form)
     data = await ops.request("update_agent_instance", instance_id=instance_id, **fields)
