@@ -49,7 +49,7 @@ class Parts:
         self.router = MessageRouter(self.ledger, self.diagnostics, LoopClock())
         self.rt = InstanceRuntime(
             "inst",
-            InstanceConfig(template="agent_template", label="inst"),
+            InstanceConfig(plugin_id="agent_template", instance_label="inst"),
             builtin_templates()["agent_template"],
             settings,
             tracker=RestartTracker(RestartPolicy()),

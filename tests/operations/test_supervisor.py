@@ -3,6 +3,7 @@ floods, the stop sequence, scheduled flushes, config changes and the widget hook
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
@@ -277,7 +278,7 @@ async def test_apply_config_reports_each_change(data_root: DataRoot) -> None:
         }
         assert [s.instance_id for s in h.supervisor.states()] == ["keep", "edit", "off", "fresh"]
         assert h.supervisor.state("edit").pid != old_pid
-        assert h.supervisor.state("edit").label == "Edited"
+        assert h.supervisor.state("edit").instance_label == "Edited"
         for iid in ("edit", "off", "fresh"):
             assert h.supervisor.state(iid).state == "running"
         with pytest.raises(MimoloError) as info:
@@ -374,3 +375,17 @@ def _no_leftover_agents() -> Iterator[None]:
 def test_scripted_agent_exists() -> None:
     assert Path(__file__).with_name("agents").joinpath("scripted.py").exists()
     assert os.access(Path(__file__).with_name("agents") / "scripted.py", os.R_OK)
+
+
+async def test_an_endless_line_is_output_not_a_hang(data_root: DataRoot) -> None:
+    """Bytes that never end a line still show the agent is alive: it is not restarted as
+    hung (its silent heartbeats make it degraded instead), and nothing is delivered."""
+    config = make_config({"stream": {"params": {"behavior": "endless"}}}, hang_timeout_s=1.0)
+    async with running(data_root, config) as h:
+        await h.until_state("stream", "running")
+        await asyncio.sleep(4.0)  # four hang timeouts
+        state = h.supervisor.state("stream")
+        assert (state.state, state.restarts) == ("running", 0)
+        assert state.health == "degraded"
+        assert not any(r["decision"] == "hung_restart" for r in h.diag("policy", "stream"))
+

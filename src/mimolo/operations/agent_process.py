@@ -55,8 +55,13 @@ class AgentProcess:
         *,
         max_line_bytes: int,
         before_chunk: Callable[[], Awaitable[None]] | None = None,
+        on_chunk: Callable[[bool], None] | None = None,
     ) -> None:
-        """Read stdout to EOF, calling ``on_line`` per complete line (newline stripped)."""
+        """Read stdout to EOF, calling ``on_line`` per complete line (newline stripped).
+
+        ``on_chunk(discarding)`` follows every chunk read: output is output even before a
+        line completes, and ``discarding`` says the chunk went into an oversized line.
+        """
         framer = LineFramer(max_line_bytes)
         while True:
             if before_chunk is not None:
@@ -68,6 +73,8 @@ class AgentProcess:
             if not chunk:
                 break
             self._deliver(framer.feed(chunk), on_line, on_oversized)
+            if on_chunk is not None:
+                on_chunk(framer.discarding)
         self._deliver(framer.finish(), on_line, on_oversized)
 
     def _deliver(

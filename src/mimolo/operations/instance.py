@@ -89,6 +89,7 @@ class InstanceRuntime:
         self.rss_mb: float | None = None
         self.over_budget_samples = 0
         self.last_health: Classification | None = None
+        self.discarding_output = False  # the last chunk read went into an oversized line
 
     # ---- derived settings -----------------------------------------------------------
 
@@ -144,6 +145,7 @@ class InstanceRuntime:
         self.rss_mb = None
         self.over_budget_samples = 0
         self.last_health = None
+        self.discarding_output = False
         self.next_flush_mono = None
         self.next_restart_wall = None
         self.hang_detected = asyncio.Event()
@@ -199,7 +201,7 @@ class InstanceRuntime:
         return AgentState(
             instance_id=self.instance_id,
             plugin_id=self.template.plugin_id,
-            label=self.config.label,
+            instance_label=self.config.instance_label,
             enabled=self.config.enabled,
             state=self.state,
             health=self.classify(now),

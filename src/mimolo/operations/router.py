@@ -74,6 +74,10 @@ class MessageRouter:
             log.warning("%s: could not handle a %s line", rt.instance_id, type(message).__name__)
             self._rejected(rt, "unhandled", None, f"{type(exc).__name__}: {exc}", line, now)
 
+    def on_output(self, rt: InstanceRuntime) -> None:
+        """Some output arrived (complete lines or not): the agent is not hung."""
+        rt.last_output_mono = self.clock.monotonic()
+
     def on_oversized(self, rt: InstanceRuntime, size: int) -> None:
         """A line over the cap was discarded up to its newline."""
         now = self.clock.monotonic()
@@ -171,7 +175,7 @@ class MessageRouter:
         self.ledger.append(
             plugin_id=rt.template.plugin_id,
             instance_id=rt.instance_id,
-            instance_label=rt.config.label,
+            instance_label=rt.config.instance_label,
             raw_summary=line,
             received_at=rt.last_output_wall,
         )

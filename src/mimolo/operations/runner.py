@@ -32,6 +32,9 @@ _EOF_AFTER_EXIT_S = 5.0
 # An agent whose last chunk of output went over its budget waits this long before its next
 # read: at most 64 KiB per pause, so a flood costs Operations (and the machine) little.
 OVER_BUDGET_PAUSE_S = 0.1
+# A chunk inside a line already over the cap is thrown away; the next read waits this long,
+# so an endless line is read at ~6 MiB/s (a 10 MiB line takes under 2 s), not at a core.
+DISCARD_PAUSE_S = 0.01
 
 
 class SpawnPlan(msgspec.Struct, frozen=True):
@@ -149,6 +152,7 @@ class Runner:
                         lambda size: self.router.on_oversized(rt, size),
                         max_line_bytes=rt.settings.max_line_bytes,
                         before_chunk=lambda: self._before_chunk(rt),
+                        on_chunk=lambda discarding: self._on_chunk(rt, discarding),
                     )
                 )
                 err_task = tg.create_task(proc.read_stderr(lambda t: self.router.on_stderr(rt, t)))
@@ -181,9 +185,19 @@ class Runner:
     async def _before_chunk(self, rt: InstanceRuntime) -> None:
         """Ledger back-pressure for everyone; a pause for an agent that is over its budget."""
         await self.ledger.wait_for_room()
+        pressure = rt.budget.take_pressure()
         # never while stopping: the final summary must come through before the deadline
-        if rt.budget.take_pressure() and rt.state == "running" and not rt.stop_requested.is_set():
+        if rt.state != "running" or rt.stop_requested.is_set():
+            return
+        if pressure:
             await asyncio.sleep(OVER_BUDGET_PAUSE_S)
+        elif rt.discarding_output:
+            await asyncio.sleep(DISCARD_PAUSE_S)
+
+    def _on_chunk(self, rt: InstanceRuntime, discarding: bool) -> None:
+        """Bytes arrived: the agent is not silent, even inside an endless line."""
+        self.router.on_output(rt)
+        rt.discarding_output = discarding
 
     async def _handshake(
         self, rt: InstanceRuntime, proc: AgentProcess, out_task: asyncio.Task[None]

@@ -25,6 +25,11 @@ class LineFramer:
         self._discarding = 0  # bytes of an oversized line dropped so far (0 = not discarding)
 
     @property
+    def discarding(self) -> bool:
+        """Inside a line already over the cap (its bytes are being thrown away)."""
+        return self._discarding > 0
+
+    @property
     def buffered(self) -> int:
         return len(self._buf)
 

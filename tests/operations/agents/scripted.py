@@ -15,6 +15,7 @@ Behaviour comes from ``MIMOLO_AGENT_CONFIG`` (``{"behavior": ...}``):
 - ``quiet``: like ``good`` but never heartbeats.
 - ``burn``: like ``good`` but spins the CPU.
 - ``stderr``: like ``good`` after writing to stderr (one very long line).
+- ``endless``: handshake, then one line that never ends (4 KiB every 50 ms).
 
 ``widget_render`` is answered with a ``widget_frame`` echoing ``args.request_id``. The
 agent's MIMOLO_* environment is written to ``$MIMOLO_INSTANCE_DIR/env.json`` at start.
@@ -139,6 +140,10 @@ def main() -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         while True:
             time.sleep(3600)
+    if BEHAVIOR == "endless":  # one line that never ends, a little every 50 ms
+        while True:
+            raw(b"x" * 4096)
+            time.sleep(0.05)
     if BEHAVIOR != "quiet":
         threading.Thread(target=heartbeats, daemon=True).start()
     if BEHAVIOR == "burn":
