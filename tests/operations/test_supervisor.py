@@ -388,4 +388,3 @@ async def test_an_endless_line_is_output_not_a_hang(data_root: DataRoot) -> None
         assert (state.state, state.restarts) == ("running", 0)
         assert state.health == "degraded"
         assert not any(r["decision"] == "hung_restart" for r in h.diag("policy", "stream"))
-
