@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +16,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from control._live import OpsProcess, ops_answers, short_data_root, wait_for
+from control._live import OpsProcess, short_data_root, wait_for
 from mimolo.cli import cli
-from mimolo.dataroot import ENV_DATA_DIR, DataRoot
+from mimolo.dataroot import DataRoot
 from mimolo.errors import IpcError
 from mimolo.ipc import request_pages_sync
 
@@ -27,32 +26,6 @@ pytestmark = pytest.mark.slow
 
 AGENT = Path(__file__).parent / "agents" / "big_metrics.py"
 INSTANCES = [f"big-{n}" for n in range(5)]
-
-
-class ExtraTemplatesOps(OpsProcess):
-    """``mimolo ops --extra-templates DIR`` (the test-only way to run our own agent)."""
-
-    def __init__(self, root: DataRoot, templates: Path) -> None:
-        super().__init__(root)
-        self.templates = templates
-
-    def start(self) -> ExtraTemplatesOps:
-        env = {**os.environ, ENV_DATA_DIR: str(self.root.root)}
-        argv = [sys.executable, "-m", "mimolo", "ops", "--extra-templates", str(self.templates)]
-        with open(self.log_path, "ab") as log_file:
-            self.proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=log_file,
-                env=env,
-                start_new_session=True,
-            )
-        proc = self.proc
-        wait_for(lambda: ops_answers(self.root) or proc.poll() is not None, "Operations to answer")
-        if proc.poll() is not None:
-            raise AssertionError(f"Operations exited: {self.log_path.read_text()[-3000:]}")
-        return self
 
 
 def write_setup(root: DataRoot) -> Path:
@@ -82,7 +55,7 @@ def write_setup(root: DataRoot) -> Path:
 @pytest.fixture
 def ops() -> Iterator[DataRoot]:
     with short_data_root() as root:
-        process = ExtraTemplatesOps(root, write_setup(root))
+        process = OpsProcess(root, extra_templates=write_setup(root))
         try:
             process.start()
             yield root

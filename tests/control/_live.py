@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Self
 
 import httpx
 
@@ -147,16 +148,24 @@ def ops_answers(root: DataRoot) -> bool:
 class OpsProcess:
     """``python -m mimolo ops`` for a data root; ``stop`` is SIGTERM then SIGKILL."""
 
-    def __init__(self, root: DataRoot) -> None:
+    def __init__(self, root: DataRoot, *, extra_templates: Path | None = None) -> None:
         self.root = root
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = root.root.parent / "ops-console.log"
+        # the test-only way to run our own agents under the real mimolo ops
+        self.extra_args = ["--extra-templates", str(extra_templates)] if extra_templates else []
 
-    def start(self) -> OpsProcess:
+    def console(self) -> str:
+        """The tail of Operations' console output (for failure messages)."""
+        with contextlib.suppress(OSError):
+            return self.log_path.read_text(errors="replace")[-3000:]
+        return ""
+
+    def start(self) -> Self:
         env = {**os.environ, ENV_DATA_DIR: str(self.root.root)}
         with open(self.log_path, "ab") as log_file:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "mimolo", "ops"],
+                [sys.executable, "-m", "mimolo", "ops", *self.extra_args],
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=log_file,
@@ -166,7 +175,7 @@ class OpsProcess:
         proc = self.proc
         wait_for(lambda: ops_answers(self.root) or proc.poll() is not None, "Operations to answer")
         if proc.poll() is not None:
-            raise AssertionError(f"Operations exited: {self.log_path.read_text()[-3000:]}")
+            raise AssertionError(f"Operations exited: {self.console()}")
         return self
 
     def kill(self) -> None:

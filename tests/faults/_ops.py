@@ -22,7 +22,7 @@ from typing import Any, Final
 
 import psutil
 
-from control._live import OpsProcess, ops_answers, wait_for
+from control._live import OpsProcess, wait_for
 from mimolo.dataroot import ENV_DATA_DIR, DataRoot
 from mimolo.errors import IpcError
 from mimolo.ipc.client import request_sync
@@ -104,38 +104,10 @@ def write_config(
 class FaultOps(OpsProcess):
     """``mimolo ops --extra-templates DIR`` with a shutdown that reports a freeze."""
 
-    def __init__(self, root: DataRoot, templates: Path) -> None:
-        super().__init__(root)
-        self.templates = templates
-
-    def start(self) -> FaultOps:
-        env = {**os.environ, ENV_DATA_DIR: str(self.root.root)}
-        argv = [sys.executable, "-m", "mimolo", "ops", "--extra-templates", str(self.templates)]
-        with open(self.log_path, "ab") as log_file:
-            self.proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=log_file,
-                env=env,
-                start_new_session=True,
-            )
-        proc = self.proc
-        wait_for(lambda: ops_answers(self.root) or proc.poll() is not None, "Operations to answer")
-        if proc.poll() is not None:
-            raise AssertionError(f"Operations exited: {self.console()}")
-        return self
-
     @property
     def pid(self) -> int:
         assert self.proc is not None, "Operations is not running"
         return self.proc.pid
-
-    def console(self) -> str:
-        """The tail of Operations' console output (for failure messages)."""
-        with contextlib.suppress(OSError):
-            return self.log_path.read_text(errors="replace")[-3000:]
-        return ""
 
     def sigkill(self) -> None:
         """SIGKILL Operations alone (not its agents): the crash the ledger must survive."""

@@ -43,7 +43,7 @@ def start_ops(root: DataRoot, templates: Path) -> Iterator[StartOps]:
     ) -> FaultOps:
         if instances is not None:
             write_config(root, instances, **settings)
-        ops = FaultOps(root, templates).start()
+        ops = FaultOps(root, extra_templates=templates).start()
         started.append(ops)
         return ops
 
