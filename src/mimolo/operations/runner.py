@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, Literal
-
-import msgspec
 
 from mimolo import APP_VERSION, SUPPORTED_PROTOCOL_VERSIONS
 from mimolo.operations.agent_process import AgentProcess
@@ -22,6 +20,7 @@ from mimolo.operations.instance import InstanceRuntime
 from mimolo.operations.launcher import Launcher
 from mimolo.operations.ledger import Ledger
 from mimolo.operations.router import MessageRouter
+from mimolo.operations.spawn_env import SpawnPlan
 from mimolo.protocol.commands import STOP_SEQUENCE, AckCommand, RejectCommand, SequenceCommand
 from mimolo.protocol.messages import AckMessage, HandshakeMessage
 
@@ -35,14 +34,6 @@ OVER_BUDGET_PAUSE_S = 0.1
 # A chunk inside a line already over the cap is thrown away; the next read waits this long,
 # so an endless line is read at ~6 MiB/s (a 10 MiB line takes under 2 s), not at a core.
 DISCARD_PAUSE_S = 0.01
-
-
-class SpawnPlan(msgspec.Struct, frozen=True):
-    """What to start for an instance, and the signature of that spawn."""
-
-    argv: Sequence[str]
-    env: dict[str, str]
-    signature: str
 
 
 def ack_waiter(rt: InstanceRuntime, command: str) -> asyncio.Future[AckMessage]:
@@ -333,4 +324,4 @@ class Runner:
         )
 
 
-__all__ = ["Outcome", "Runner", "SpawnPlan", "ack_waiter"]
+__all__ = ["Outcome", "Runner", "ack_waiter"]

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 from collections.abc import Callable
 
 import msgspec
 
-from mimolo.dataroot import DataRoot, ensure_private_dir
+from mimolo.dataroot import DataRoot
 from mimolo.errors import ConfigError, MimoloError, NotRunning
 from mimolo.operations import reconcile
 from mimolo.operations.agent_state import AgentState
@@ -32,11 +31,10 @@ from mimolo.operations.launcher import GroupOnly, Launcher
 from mimolo.operations.ledger import Ledger
 from mimolo.operations.resources import PsutilSampler, Sampler
 from mimolo.operations.router import AgentMessageHook, MessageRouter
-from mimolo.operations.runner import Runner, SpawnPlan, ack_waiter
-from mimolo.operations.spawn_env import spawn_signature
+from mimolo.operations.runner import Runner, ack_waiter
+from mimolo.operations.spawn_env import plan_spawn, spawn_signature_of
 from mimolo.operations.subprocess_launcher import SubprocessLauncher
 from mimolo.operations.watchdog import Watchdog
-from mimolo.protocol.agent_env import SpawnFacts, agent_environment
 from mimolo.protocol.commands import AgentCommand, FlushCommand
 from mimolo.protocol.config_schema import AgentConfig, Settings
 from mimolo.protocol.messages import AgentMessage
@@ -96,7 +94,7 @@ class Supervisor:
             router=self._router,
             ledger=ledger,
             diagnostics=diagnostics,
-            plan_spawn=self._plan_spawn,
+            plan_spawn=lambda rt: plan_spawn(rt, data_root),
         )
         self._watchdog = Watchdog(
             diagnostics,
@@ -232,40 +230,6 @@ class Supervisor:
             )
 
     # ---- what an agent is started with ------------------------------------------------
-
-    def _spawn_facts(self, rt: InstanceRuntime, instance_dir: str) -> SpawnFacts:
-        params = dict(rt.config.params)
-        if (
-            rt.config.client_id
-            and any(p.name == "client_id" for p in rt.template.params)
-            and not params.get("client_id")
-        ):
-            params["client_id"] = rt.config.client_id
-        return SpawnFacts(
-            instance_id=rt.instance_id,
-            instance_label=rt.config.instance_label,
-            plugin_id=rt.template.plugin_id,
-            data_dir=str(self.data_root.root),
-            instance_dir=instance_dir,
-            params=params,
-            heartbeat_interval_s=rt.heartbeat_interval_s,
-            cpu_budget_percent=rt.budget_percent,
-        )
-
-    def _instance_dir(self, rt: InstanceRuntime) -> str:
-        return str(self.data_root.instance_dir(rt.template.plugin_id, rt.instance_id))
-
-    def _signature(self, rt: InstanceRuntime) -> str:
-        return spawn_signature(rt.template.argv(), self._spawn_facts(rt, self._instance_dir(rt)))
-
-    def _plan_spawn(self, rt: InstanceRuntime) -> SpawnPlan:
-        path = self.data_root.instance_dir(rt.template.plugin_id, rt.instance_id)
-        for sub in ("artifacts", "index", "archives"):
-            ensure_private_dir(path / sub)
-        ensure_private_dir(path)
-        facts = self._spawn_facts(rt, str(path))
-        argv = rt.template.argv()
-        return SpawnPlan(argv, agent_environment(facts, os.environ), spawn_signature(argv, facts))
 
     # ---- the contract ---------------------------------------------------------------
 
@@ -423,7 +387,7 @@ class Supervisor:
                 new=inst,
                 running=self._runtimes[iid].runner_active,
                 respawn_needed=self._runtimes[iid].spawned_signature
-                != self._signature(self._runtimes[iid]),
+                != spawn_signature_of(self._runtimes[iid], self.data_root),
             )
             for iid, inst in config.instances.items()
         ]
