@@ -30,7 +30,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from mimolo.dataroot import DataRoot, ensure_private_dir
 from mimolo.errors import IpcError, WidgetError
 from mimolo.ipc.client import request_sync
-from mimolo.operations.widget_bridge import preflight_frame
+from mimolo.operations.widget_preflight import preflight_frame
 from protocol.hostile_fragments import HOSTILE_FRAGMENTS
 from protocol.hostile_widgets import HOSTILE_WIDGETS, largest_widget
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mimolo.errors import WidgetError
-from mimolo.operations.widget_bridge import exchange_refs, preflight_frame
+from mimolo.operations.widget_preflight import exchange_refs, preflight_frame
 from mimolo.protocol.widget_html import (
     BIDI_CONTROLS,
     MAX_FRAGMENT_BYTES,

@@ -2,10 +2,10 @@
 
 Operations never renders a widget (DESIGN §8). It asks the agent (``widget_render`` /
 ``widget_action`` commands), correlates the answer by ``request_id``, preflights the frame
-(size, then image and row counts and artifact references on the sanitizer's own parse:
-``mimolo.protocol.widget_html.clean_fragment``, the function Control uses too), exchanges
-every ``mimolo://artifact/<rel_path>`` image for a short-lived token, caches the sanitized
-result for the frame's ``ttl_ms`` and leaves an ``audit`` breadcrumb with bytes and duration.
+(``widget_preflight``: size, then image and row counts and artifact references on the
+sanitizer's own parse), exchanges every ``mimolo://artifact/<rel_path>`` image for a
+short-lived token, caches the sanitized result for the frame's ``ttl_ms`` and leaves an
+``audit`` breadcrumb with bytes and duration.
 Control then sanitizes what it gets again, as the final authority.
 
 Error codes (``WidgetError.code``): ``widget_not_supported``, ``render_timeout``,
@@ -22,7 +22,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 import msgspec
@@ -32,22 +32,13 @@ from mimolo.dataroot import DataRoot
 from mimolo.errors import ArtifactError, WidgetError
 from mimolo.operations.artifact_tokens import ArtifactTokenStore
 from mimolo.operations.diagnostics import DiagnosticsAPI
+from mimolo.operations.widget_preflight import exchange_refs, preflight_frame
 from mimolo.protocol.commands import AgentCommand, WidgetActionCommand, WidgetRenderCommand
 from mimolo.protocol.messages import AckMessage, AgentMessage, ErrorMessage, WidgetFrameMessage
-from mimolo.protocol.widget_html import (
-    ARTIFACT_PREFIX,
-    ARTIFACT_REF_SRC_RE,
-    MAX_FRAGMENT_BYTES,
-    MAX_IMAGES,
-    MAX_TABLE_ROWS,
-    check_fragment_size,
-    clean_fragment,
-    replace_image_sources,
-)
+from mimolo.protocol.widget_html import check_fragment_size
 
 log = logging.getLogger(__name__)
 
-MAX_FRAME_BYTES: Final = MAX_FRAGMENT_BYTES
 MAX_CACHE_TTL_MS: Final = 60_000
 DEFAULT_RENDER_TIMEOUT_S: Final = 5.0
 DEFAULT_ACTION_TIMEOUT_S: Final = 10.0
@@ -55,17 +46,6 @@ _ACTION_RE: Final = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 SendCommand = Callable[[str, AgentCommand], Awaitable[None] | None]
 """``send(instance_id, command)``: write to an agent's stdin; answers come via ``deliver``."""
-
-
-class FramePreflight(msgspec.Struct, frozen=True, kw_only=True):
-    """What a frame's HTML contains, counted on the sanitizer's output."""
-
-    bytes: int
-    images: int
-    rows: int
-    artifact_refs: tuple[str, ...]
-    html: str
-    """The sanitized HTML (image sources still ``mimolo://artifact/<rel_path>``)."""
 
 
 class RenderedWidget(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,61 +62,6 @@ class RenderedWidget(msgspec.Struct, frozen=True, kw_only=True):
     images: int
     rendered_at: float
     expires_at: float
-
-
-def preflight_frame(
-    html: str,
-    *,
-    max_bytes: int = MAX_FRAME_BYTES,
-    max_images: int = MAX_IMAGES,
-    max_rows: int = MAX_TABLE_ROWS,
-) -> FramePreflight:
-    """Check a frame's bounds and image sources; raise ``WidgetError`` with the code.
-
-    Counts are taken on what the sanitizer outputs (the parse Control shows), and every
-    image must keep an artifact reference through it: a source the sanitizer removed
-    (``http:``, ``data:``, a path …) fails the frame instead of silently vanishing.
-    """
-    size = len(html.encode("utf-8", errors="surrogatepass"))
-    if size > max_bytes:
-        raise WidgetError(
-            f"widget frame is {size} bytes; the limit is {max_bytes}",
-            code="render_payload_too_large",
-        )
-    checked = clean_fragment(html, sources="reference", max_images=max_images, max_rows=max_rows)
-    check_fragment_size(checked.html, "the sanitized widget frame")
-    refs: list[str] = []
-    for number, src in enumerate(checked.sources, 1):
-        ref = ARTIFACT_REF_SRC_RE.fullmatch(src)
-        if ref is None:
-            raise WidgetError(
-                f"image {number} of {checked.images} has no artifact reference as its source"
-                f" ({ARTIFACT_PREFIX}<rel_path>; any other source is removed by the sanitizer)",
-                code="render_validation_failed",
-            )
-        if ref.group(1) not in refs:
-            refs.append(ref.group(1))
-    return FramePreflight(
-        bytes=size,
-        images=checked.images,
-        rows=checked.rows,
-        artifact_refs=tuple(refs),
-        html=checked.html,
-    )
-
-
-def exchange_refs(sanitized: str, tokens: Mapping[str, str]) -> str:
-    """Replace each image's ``mimolo://artifact/<rel_path>`` in ``tokens`` by its token's.
-
-    ``sanitized`` is :func:`preflight_frame`'s HTML: only real ``<img src>`` are touched.
-    """
-
-    def _swap(src: str) -> str:
-        ref = ARTIFACT_REF_SRC_RE.fullmatch(src)
-        token = None if ref is None else tokens.get(ref.group(1))
-        return src if token is None else f"{ARTIFACT_PREFIX}{token}"
-
-    return replace_image_sources(sanitized, _swap)
 
 
 async def _maybe_await(value: Awaitable[None] | None) -> None:
@@ -449,14 +374,4 @@ class WidgetBridge:
             )
 
 
-__all__ = [
-    "MAX_FRAME_BYTES",
-    "MAX_IMAGES",
-    "MAX_TABLE_ROWS",
-    "FramePreflight",
-    "RenderedWidget",
-    "SendCommand",
-    "WidgetBridge",
-    "exchange_refs",
-    "preflight_frame",
-]
+__all__ = ["RenderedWidget", "SendCommand", "WidgetBridge"]
