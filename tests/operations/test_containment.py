@@ -303,7 +303,8 @@ async def test_record_is_private_and_names_instance_pid_and_start(
         [entry] = doc["forker-1"]
         assert entry["pid"] == proc.pid
         assert entry["create_time"] == pytest.approx(psutil.Process(proc.pid).create_time())
-        assert containment.refresh("forker-1", proc.pid) >= 1  # the child still below it
+        assert containment.refresh_all([("forker-1", proc.pid)]) >= 1  # its children
+        assert containment.refresh_all([("forker-1", proc.pid)]) == 0  # nothing new
         await proc.kill_tree()
     containment.close()
     assert not record.exists()

@@ -19,7 +19,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Final
 
 import psutil
@@ -33,6 +33,8 @@ from mimolo.operations.containment_scan import (
     ENV_INSTANCE_ID,
     RootMatch,
     Seen,
+    children_map,
+    descendants,
     norm,
     scan,
 )
@@ -160,20 +162,28 @@ class Containment:
         if entry is not None:
             self._record.add(instance_id, [entry])
 
-    def refresh(self, instance_id: str, pid: int) -> int:
-        """Record the agent's current descendants too (cheap; call when sampling resources).
+    @property
+    def needs_tending(self) -> bool:
+        """Whether ``refresh_all`` and ``reap_orphans`` have work in this mode."""
+        return self._mode != "cgroup_v2"
+
+    def refresh_all(self, running: Sequence[tuple[str, int]]) -> int:
+        """Record the running agents' current descendants, from one pass over the process
+        table (call it on a tick); how many entries were new.
 
         In ``subreaper`` / ``process_group`` mode this is what attributes a descendant that
-        later leaves the tree and scrubs its environment. How many entries were new.
+        later leaves the tree and scrubs its environment. Nothing to do in ``cgroup_v2``
+        mode: the cgroup holds every descendant already.
         """
-        agent = self._verified(instance_id, pid)
-        if agent is None:
+        if not self.needs_tending or not running:
             return 0
-        try:
-            kids = agent.children(recursive=True)
-        except psutil.Error:
-            return 0
-        return self._record.add(instance_id, [e for k in kids if (e := identity(k.pid))])
+        children = children_map()
+        new = 0
+        for instance_id, pid in running:
+            below = descendants(children, pid)
+            if below and self._verified(instance_id, pid) is not None:
+                new += self._record.add(instance_id, [e for d in below if (e := identity(d))])
+        return new
 
     async def kill_tree(self, instance_id: str, pid: int) -> int:
         """SIGKILL the agent and everything descending from it; how many. Idempotent."""

@@ -111,6 +111,36 @@ def _psutil_one(pid: int, uid: int, ours: RootMatch, session: int | None) -> See
     return Seen(proc, instance, sid, guardian)
 
 
+def children_map() -> dict[int, list[int]]:
+    """Parent pid -> child pids of every live process, in one pass over the process table."""
+    out: dict[int, list[int]] = {}
+    if not sys.platform.startswith("linux"):
+        for proc in psutil.process_iter(["ppid"]):
+            out.setdefault(int(proc.info["ppid"] or 0), []).append(proc.pid)
+        return out
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                ppid = int(stat.read().rpartition(b")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        out.setdefault(ppid, []).append(int(name))
+    return out
+
+
+def descendants(children: dict[int, list[int]], pid: int) -> list[int]:
+    """Every pid below ``pid`` in ``children`` (breadth first)."""
+    found: list[int] = []
+    todo = list(children.get(pid, ()))
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo.extend(children.get(child, ()))
+    return found
+
+
 def scan(ours: RootMatch, protected: Collection[int], session: int | None = None) -> list[Seen]:
     """Live processes of our uid attributed to this root, or members of ``session``."""
     one = _linux_one if sys.platform.startswith("linux") else _psutil_one
@@ -122,4 +152,13 @@ def scan(ours: RootMatch, protected: Collection[int], session: int | None = None
     return found
 
 
-__all__ = ["ENV_DATA_DIR", "ENV_GUARDIAN", "ENV_INSTANCE_ID", "RootMatch", "Seen", "scan"]
+__all__ = [
+    "ENV_DATA_DIR",
+    "ENV_GUARDIAN",
+    "ENV_INSTANCE_ID",
+    "RootMatch",
+    "Seen",
+    "children_map",
+    "descendants",
+    "scan",
+]

@@ -244,7 +244,10 @@ class Operations:
         return containment
 
     async def _tend(self, containment: Containment) -> None:
-        """Record agents' descendants and reap adopted orphans, off the event loop."""
+        """Record agents' descendants and reap adopted orphans, off the event loop (not
+        needed at all with cgroups, which hold every descendant by themselves)."""
+        if not containment.needs_tending:
+            return
         while True:
             await asyncio.sleep(max(1.0, self.tick_s * 5))
             running = [(s.instance_id, s.pid) for s in self.supervisor.states() if s.pid]
@@ -264,8 +267,7 @@ class Operations:
 
 
 def _tend_once(containment: Containment, running: list[tuple[str, int]]) -> None:
-    for instance_id, pid in running:
-        containment.refresh(instance_id, pid)
+    containment.refresh_all(running)
     containment.reap_orphans()
 
 
