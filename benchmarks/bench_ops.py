@@ -92,10 +92,9 @@ async def _ingest(n: int, tmp: Path) -> float:
                 await asyncio.gather(
                     *(supervisor.flush_agent(iid, timeout_s=120) for iid in instances)
                 )
-                while ledger.records_written < total:
-                    await asyncio.sleep(0.002)
-                syncs = ledger.syncs
-                while ledger.syncs == syncs:  # the fsync after the last write
+                # until the last record is written and fsynced (durable_seq names it; waiting
+                # for "the next fsync" raced with an fsync that had already happened)
+                while ledger.records_written < total or ledger.durable_seq < ledger.last_seq:
                     await asyncio.sleep(0.002)
             elapsed = time.perf_counter() - started
         finally:

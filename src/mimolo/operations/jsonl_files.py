@@ -191,8 +191,11 @@ class DailyBatchWriter:
         self._fsync(self._files.take_dirty())
 
     async def sync_off_loop(self) -> None:
-        """fsync what has been written on a worker thread, off the event loop."""
-        await asyncio.to_thread(self._fsync, self._files.take_dirty())
+        """fsync what has been written on a worker thread, off the event loop (no thread
+        hop at all when nothing was written: an idle Operations wakes often)."""
+        fds = self._files.take_dirty()
+        if fds:
+            await asyncio.to_thread(self._fsync, fds)
 
     def _fsync(self, fds: list[int]) -> None:
         if not fds:
