@@ -23,6 +23,7 @@ from mimolo.protocol.config_schema import (
     AgentConfig,
     InstanceConfig,
     Settings,
+    current_instance_keys,
 )
 from mimolo.protocol.params import validate_params
 from mimolo.protocol.templates import AgentTemplate
@@ -135,18 +136,16 @@ def _check_instance(
 
 
 def _current_keys(instance_id: str, raw: object) -> object:
-    """``raw`` with legacy key names mapped to today's."""
-    if not isinstance(raw, Mapping) or not LEGACY_INSTANCE_KEYS.keys() & raw.keys():
+    """``raw`` with legacy key names mapped to today's (both spellings: refused)."""
+    if not isinstance(raw, Mapping):
         return raw
-    out = dict(raw)
-    for old, new in LEGACY_INSTANCE_KEYS.items():
-        if old in out:
-            if new in out:
-                raise ConfigError(
-                    f"give {new!r} or its old name {old!r}, not both",
-                    field=f"instances.{instance_id}.{old}",
-                )
-            out[new] = out.pop(old)
+    out, both = current_instance_keys(raw)
+    if both:
+        new = LEGACY_INSTANCE_KEYS[both[0]]
+        raise ConfigError(
+            f"give {new!r} or its old name {both[0]!r}, not both",
+            field=f"instances.{instance_id}.{both[0]}",
+        )
     return out
 
 

@@ -70,14 +70,19 @@ class AgentConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     instances: dict[str, InstanceConfig] = {}
 
 
-def current_instance_keys(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """An instance table with legacy key names mapped to today's (today's name wins)."""
+def current_instance_keys(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """An instance's fields with legacy names mapped to today's, and the legacy names that
+    were given beside today's (today's value is kept; strict callers refuse those)."""
     out = dict(raw)
+    both: list[str] = []
     for old, new in LEGACY_INSTANCE_KEYS.items():
         if old in out:
             value = out.pop(old)
-            out.setdefault(new, value)
-    return out
+            if new in out:
+                both.append(old)
+            else:
+                out[new] = value
+    return out, both
 
 
 def lenient_config(raw: Mapping[str, Any]) -> tuple[AgentConfig, list[str]]:
@@ -102,7 +107,7 @@ def lenient_config(raw: Mapping[str, Any]) -> tuple[AgentConfig, list[str]]:
         try:
             if not isinstance(table, Mapping):
                 raise msgspec.ValidationError("must be a table")
-            instances[str(iid)] = msgspec.convert(current_instance_keys(table), InstanceConfig)
+            instances[str(iid)] = msgspec.convert(current_instance_keys(table)[0], InstanceConfig)
         except msgspec.ValidationError as exc:
             warnings.append(f"instances.{iid}: {exc}")
     return AgentConfig(settings=msgspec.convert(settings, Settings), instances=instances), warnings

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 import msgspec
 
 from mimolo.errors import InvalidField
-from mimolo.protocol.config_schema import LEGACY_INSTANCE_KEYS
+from mimolo.protocol.config_schema import LEGACY_INSTANCE_KEYS, current_instance_keys
 
 Ctx = TypeVar("Ctx")
 P = TypeVar("P", bound=msgspec.Struct)
@@ -27,12 +27,10 @@ def current_fields(fields: dict[str, Any]) -> dict[str, Any]:
     """``fields`` with legacy names mapped to today's (both given: an invalid field)."""
     if not LEGACY_INSTANCE_KEYS.keys() & fields.keys():
         return fields
-    out = dict(fields)
-    for old, new in LEGACY_INSTANCE_KEYS.items():
-        if old in out:
-            if new in out:
-                raise InvalidField(old, f"give {new!r} (or its old name {old!r}), not both")
-            out[new] = out.pop(old)
+    out, both = current_instance_keys(fields)
+    if both:
+        new = LEGACY_INSTANCE_KEYS[both[0]]
+        raise InvalidField(both[0], f"give {new!r} (or its old name {both[0]!r}), not both")
     return out
 
 
