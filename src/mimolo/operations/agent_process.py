@@ -42,7 +42,6 @@ class AgentProcess:
     def __init__(self, os_proc: OsProcess) -> None:
         self.os = os_proc
         self.pid = os_proc.pid
-        self.oversized_lines = 0
 
     @property
     def returncode(self) -> int | None:
@@ -85,7 +84,6 @@ class AgentProcess:
     ) -> None:
         for item in framed:
             if isinstance(item, int):
-                self.oversized_lines += 1
                 on_oversized(item)
             else:
                 on_line(item)

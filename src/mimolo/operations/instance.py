@@ -74,7 +74,6 @@ class InstanceRuntime:
         self.health_message: str | None = None
         self.agent_version: str | None = None
         self.protocol_version: str | None = None
-        self.claimed_id: str | None = None
         self.metrics: dict[str, Any] = {}
         self.pid: int | None = None
         self.started_wall: datetime | None = None
@@ -139,7 +138,6 @@ class InstanceRuntime:
         self.last_heartbeat_wall = None
         self.agent_health = None
         self.health_message = None
-        self.claimed_id = None
         self.metrics = {}
         self.cpu_percent = None
         self.rss_mb = None

@@ -157,7 +157,6 @@ class MessageRouter:
             )
             return
         handshake.set_result(message)
-        rt.claimed_id = message.agent_id
         if message.agent_id != rt.instance_id:
             self.diagnostics.record(
                 "lifecycle",
