@@ -24,7 +24,9 @@ from mimolo.protocol import (
     HandshakeMessage,
     HeartbeatMessage,
     LogMessage,
+    PauseCaptureCommand,
     RejectCommand,
+    ResumeCaptureCommand,
     SequenceCommand,
     ShutdownCommand,
     StartCommand,
@@ -122,6 +124,8 @@ commands: st.SearchStrategy[AgentCommand] = st.one_of(
             ShutdownCommand,
             WidgetRenderCommand,
             WidgetActionCommand,
+            PauseCaptureCommand,
+            ResumeCaptureCommand,
         )
     ),
     st.builds(
@@ -149,7 +153,7 @@ def test_every_command_round_trips(command: AgentCommand) -> None:
 
 
 def test_strategies_cover_every_type_and_command() -> None:
-    assert len(MESSAGE_TYPES) == 8 and len(COMMAND_NAMES) == 10
+    assert len(MESSAGE_TYPES) == 8 and len(COMMAND_NAMES) == 12
 
 
 UPSTREAM_HEARTBEAT = (

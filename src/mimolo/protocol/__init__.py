@@ -13,12 +13,15 @@ from mimolo.protocol.codec import (
     encode_message,
 )
 from mimolo.protocol.commands import (
+    CAPTURE_PAUSE_CAPABILITY,
     COMMAND_NAMES,
     STOP_SEQUENCE,
     AckCommand,
     AgentCommand,
     FlushCommand,
+    PauseCaptureCommand,
     RejectCommand,
+    ResumeCaptureCommand,
     SequenceCommand,
     SequenceStep,
     ShutdownCommand,
@@ -49,6 +52,7 @@ from mimolo.protocol.messages import (
 )
 
 __all__ = [
+    "CAPTURE_PAUSE_CAPABILITY",
     "COMMAND_NAMES",
     "DEFAULT_MAX_LINE_BYTES",
     "HEARTBEAT_METRIC_KEYS",
@@ -69,8 +73,10 @@ __all__ = [
     "HeartbeatMessage",
     "LogLevel",
     "LogMessage",
+    "PauseCaptureCommand",
     "RejectCommand",
     "RejectReason",
+    "ResumeCaptureCommand",
     "SequenceCommand",
     "SequenceStep",
     "ShutdownCommand",

@@ -5,7 +5,7 @@ Upstream v0.3 agents do not echo ``id`` and ignore ``status``; ``start`` has no 
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeAlias
+from typing import Any, Final, Literal, TypeAlias
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -66,6 +66,17 @@ class WidgetActionCommand(_Command, tag="widget_action", kw_only=True):
     """``args``: ``request_id``, ``action`` (e.g. ``refresh``) and its parameters."""
 
 
+class PauseCaptureCommand(_Command, tag="pause_capture", kw_only=True):
+    """Off the record: ``args.until`` is an ISO-8601 UTC time, or null for until resumed.
+
+    Sent only to agents whose handshake lists the ``capture_pause`` capability.
+    """
+
+
+class ResumeCaptureCommand(_Command, tag="resume_capture", kw_only=True):
+    """End an off-the-record pause; a no-op (still acknowledged) when none is in force."""
+
+
 AgentCommand: TypeAlias = (
     AckCommand
     | RejectCommand
@@ -77,6 +88,8 @@ AgentCommand: TypeAlias = (
     | SequenceCommand
     | WidgetRenderCommand
     | WidgetActionCommand
+    | PauseCaptureCommand
+    | ResumeCaptureCommand
 )
 
 COMMAND_NAMES: tuple[str, ...] = (
@@ -90,17 +103,24 @@ COMMAND_NAMES: tuple[str, ...] = (
     "sequence",
     "widget_render",
     "widget_action",
+    "pause_capture",
+    "resume_capture",
 )
+
+CAPTURE_PAUSE_CAPABILITY: Final = "capture_pause"
 
 STOP_SEQUENCE: tuple[SequenceStep, ...] = ("stop", "flush", "shutdown")
 
 __all__ = [
+    "CAPTURE_PAUSE_CAPABILITY",
     "COMMAND_NAMES",
     "STOP_SEQUENCE",
     "AckCommand",
     "AgentCommand",
     "FlushCommand",
+    "PauseCaptureCommand",
     "RejectCommand",
+    "ResumeCaptureCommand",
     "SequenceCommand",
     "SequenceStep",
     "ShutdownCommand",
