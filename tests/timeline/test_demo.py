@@ -80,3 +80,31 @@ def test_demo_days_derive_to_plausible_work(tmp_path: Path) -> None:
         assert 2 * 3600 < d.duration_s < 11 * 3600
     assert set(tl.per_client) <= set(DEMO_CLIENTS)
     assert all("screen" in s.instances for s in tl.segments)
+
+
+def test_desktop_adds_a_desktop_activity_instance_and_leaves_the_others_alone() -> None:
+    with_desktop = DemoSpec(days=5, seed=7, end=date(2026, 3, 6), desktop=True)
+    assert digest(with_desktop) == digest(with_desktop)
+    decoder = msgspec.json.Decoder(EvidenceRecord)
+    plain = [line for _, p in generate(SPEC) for line in p.splitlines()]
+    desktop: list[dict[str, object]] = []
+    others: list[bytes] = []
+    for _, payload in generate(with_desktop):
+        for line in payload.splitlines():
+            rec = decoder.decode(line)
+            if rec.plugin_id == "desktop_activity":
+                message = decode_message(bytes(rec.record))
+                assert isinstance(message, SummaryMessage)
+                desktop.append(message.data)
+            else:
+                others.append(bytes(rec.record))
+    assert [bytes(decoder.decode(line).record) for line in plain] == others
+    states = {d["state"] for d in desktop}
+    assert states == {"active", "idle"}
+    for d in desktop:
+        signal = d["activity_signal"]
+        assert isinstance(signal, dict)
+        assert (signal["mode"] == "active") == (d["state"] == "active") == signal["keep_alive"]
+        apps = d["applications"]
+        assert isinstance(apps, list)
+        assert (len(apps) > 0) == (d["state"] == "active")

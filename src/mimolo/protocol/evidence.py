@@ -66,6 +66,37 @@ class EvidenceView(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     record: SummaryView
 
 
+class ApplicationTime(msgspec.Struct, frozen=True, gc=False):
+    """One entry of ``data.applications`` (desktop_activity): an application's seconds."""
+
+    application: str
+    seconds: float
+
+
+class ApplicationsDataView(msgspec.Struct, frozen=True, gc=False):
+    """``data`` of a summary that reports time per application (window, list, remainder)."""
+
+    window: SummaryWindow | None = None
+    state: str | None = None
+    applications: list[ApplicationTime] = []
+    other_s: float = 0.0
+
+
+class ApplicationsSummaryView(msgspec.Struct, frozen=True, gc=False):
+    type: str
+    timestamp: datetime
+    data: ApplicationsDataView = ApplicationsDataView()
+
+
+class ApplicationsView(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """A ledger line as the application lanes read it: a view of its own, so readers that
+    do not need ``data.applications`` never decode it."""
+
+    plugin_id: str
+    instance_id: str
+    record: ApplicationsSummaryView
+
+
 def wrap_summary(
     *,
     seq: int,
@@ -99,18 +130,28 @@ def view_decoder() -> msgspec.json.Decoder[EvidenceView]:
     return msgspec.json.Decoder(EvidenceView)
 
 
+def applications_decoder() -> msgspec.json.Decoder[ApplicationsView]:
+    """A decoder of ledger lines into ``ApplicationsView`` (application lanes)."""
+    return msgspec.json.Decoder(ApplicationsView)
+
+
 def summary_data(raw: dict[str, Any]) -> SummaryDataView:
     """Convert a decoded ``data`` dict into the view (for in-memory producers)."""
     return msgspec.convert(raw, SummaryDataView)
 
 
 __all__ = [
+    "ApplicationTime",
+    "ApplicationsDataView",
+    "ApplicationsSummaryView",
+    "ApplicationsView",
     "EvidenceRecord",
     "EvidenceView",
     "SignalView",
     "SummaryDataView",
     "SummaryView",
     "SummaryWindow",
+    "applications_decoder",
     "summary_data",
     "view_decoder",
     "wrap_summary",

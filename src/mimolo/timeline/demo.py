@@ -2,8 +2,10 @@
 
 Three clients each have a folder-activity agent (active, keep-alive while files change) and
 one screen tracker runs passively all working day. Work days have blocks on one client at
-a time, idle minutes, short and long gaps and a lunch break. The same seed, day count and
-end date always produce the same bytes.
+a time, idle minutes, short and long gaps and a lunch break. With ``desktop`` set, a
+desktop_activity instance also reports the applications of each working minute (and idle
+windows in the gaps), so the timeline's application lanes have something to show. The
+same seed, day count and end date always produce the same bytes.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import msgspec
 
@@ -21,6 +24,11 @@ from mimolo.protocol.messages import SummaryMessage
 
 DEMO_CLIENTS: tuple[str, ...] = ("acme", "globex", "initech")
 SCREEN_INSTANCE = "screen"
+DESKTOP_INSTANCE = "desktop"
+DESKTOP_PLUGIN = "desktop_activity"
+# The application each client's work happens in, and what else is open on the side.
+_CLIENT_APPS = {"acme": "code", "globex": "blender", "initech": "libreoffice"}
+_SIDE_APPS = ("firefox", "thunderbird", "xterm", "slack")
 DEMO_HOST = "demo-host"
 _AGENT_VERSION = "0.1.0"
 
@@ -33,6 +41,7 @@ class DemoSpec(msgspec.Struct, frozen=True, kw_only=True):
     end: date
     interval_s: int = 60
     weekends: bool = False
+    desktop: bool = False
 
 
 class DemoStats(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,6 +64,7 @@ class _Event(msgspec.Struct, array_like=True, gc=False):
     keep_alive: bool | None
     client: str | None
     amount: int
+    apps: tuple[tuple[str, float], ...] | None = None
 
 
 def _plan_day(day: date, spec: DemoSpec) -> list[_Event]:
@@ -103,13 +113,91 @@ def _plan_day(day: date, spec: DemoSpec) -> list[_Event]:
         jitter = rng.random() * 1.5 + 0.05
         events.append(_Event(s + step + jitter, SCREEN_INSTANCE, s, s + step, False, None, None, 1))
         s += step
+    if spec.desktop:
+        events.extend(_desktop_day(day, spec, events))
     return events
+
+
+def _desktop_day(day: date, spec: DemoSpec, events: list[_Event]) -> list[_Event]:
+    """Desktop summaries for one day: the apps of each working minute, idle in the gaps.
+
+    A generator of its own (seeded by day) so the other agents' bytes do not change.
+    """
+    rng = random.Random(f"{spec.seed}:{day.isoformat()}:desktop")
+    work = sorted((e for e in events if e.active), key=lambda e: e.start)
+    out: list[_Event] = []
+    previous_end: float | None = None
+    for ev in work:
+        if previous_end is not None and ev.start > previous_end:
+            out.append(
+                _Event(
+                    ev.start + 0.2, DESKTOP_INSTANCE, previous_end, ev.start, False, False, None, 0
+                )
+            )
+        length = ev.end - ev.start
+        main = _CLIENT_APPS.get(ev.client or "", "xterm")
+        main_s = round(length * rng.uniform(0.6, 1.0), 1)
+        apps = [(main, main_s)]
+        if length - main_s >= 1:
+            apps.append((rng.choice(_SIDE_APPS), round(length - main_s, 1)))
+        out.append(
+            _Event(
+                ev.end + 0.3, DESKTOP_INSTANCE, ev.start, ev.end, True, True, None, 0, tuple(apps)
+            )
+        )
+        previous_end = ev.end
+    return out
+
+
+def desktop_data(
+    start: datetime,
+    end: datetime,
+    applications: list[tuple[str, float]],
+    *,
+    state: str = "active",
+    other_s: float = 0.0,
+) -> dict[str, Any]:
+    """``data`` of a desktop_activity summary in the agent's format (for demos and tests)."""
+    active = state == "active"
+    length = (end - start).total_seconds()
+    used = sum(s for _, s in applications) + other_s
+    return {
+        "window": {"start": start, "end": end},
+        "activity_signal": {
+            "mode": "active" if active else "passive",
+            "keep_alive": active,
+            "reason": state,
+        },
+        "backend": "x11",
+        "state": state,
+        "active_s": length if active else 0.0,
+        "idle_s": length if state == "idle" else 0.0,
+        "paused_s": length if state == "paused" else 0.0,
+        "excluded_s": max(0.0, length - used) if active else 0.0,
+        "applications": [
+            {
+                "application": name,
+                "executable": name,
+                "seconds": seconds,
+                "titles": [{"title": f"{name} window", "seconds": seconds}],
+            }
+            for name, seconds in applications
+        ],
+        "other_s": other_s,
+        "current": {"application": applications[-1][0], "title": f"{applications[-1][0]} window"}
+        if applications
+        else None,
+    }
 
 
 def _raw_summary(ev: _Event) -> bytes:
     start = datetime.fromtimestamp(ev.start, UTC)
     end = datetime.fromtimestamp(ev.end, UTC)
-    if ev.active:
+    if ev.instance == DESKTOP_INSTANCE:
+        apps = list(ev.apps or ())
+        data = desktop_data(start, end, apps, state="active" if ev.active else "idle")
+        label = "Desktop"
+    elif ev.active:
         data = {
             "activity_signal": {
                 "mode": "active",
@@ -139,6 +227,14 @@ def _raw_summary(ev: _Event) -> bytes:
     return encode_message(msg)
 
 
+def _plugin_and_label(ev: _Event) -> tuple[str, str]:
+    if ev.instance == DESKTOP_INSTANCE:
+        return DESKTOP_PLUGIN, "Desktop"
+    if ev.active:
+        return "client_folder_activity", f"Folders ({ev.client})"
+    return "screen_tracker", "Screen"
+
+
 def generate(spec: DemoSpec) -> Iterator[tuple[date, bytes]]:
     """Yield ``(day, ledger file bytes)`` for each day with evidence, in day order."""
     if spec.days < 1:
@@ -158,7 +254,7 @@ def generate(spec: DemoSpec) -> Iterator[tuple[date, bytes]]:
             yield current, b"".join(lines)
             lines = []
         current = day
-        plugin = "client_folder_activity" if ev.active else "screen_tracker"
+        plugin, label = _plugin_and_label(ev)
         lines.append(
             wrap_summary(
                 seq=seq,
@@ -166,7 +262,7 @@ def generate(spec: DemoSpec) -> Iterator[tuple[date, bytes]]:
                 received_at=received,
                 plugin_id=plugin,
                 instance_id=ev.instance,
-                instance_label=f"Folders ({ev.client})" if ev.active else "Screen",
+                instance_label=label,
                 host=DEMO_HOST,
                 raw_summary=_raw_summary(ev),
             )
@@ -191,9 +287,12 @@ def write_demo(data_root: DataRoot, spec: DemoSpec) -> DemoStats:
 __all__ = [
     "DEMO_CLIENTS",
     "DEMO_HOST",
+    "DESKTOP_INSTANCE",
+    "DESKTOP_PLUGIN",
     "SCREEN_INSTANCE",
     "DemoSpec",
     "DemoStats",
+    "desktop_data",
     "folder_instance",
     "generate",
     "write_demo",
