@@ -8,7 +8,8 @@ metrics, every command of DESIGN §3, widgets, logging and a clean exit.
 BaseAgent is assembled in layers, each its own module: ``agent_core`` (state, the
 envelope, every outgoing message and the summary hooks), ``agent_widgets`` (the widget
 hooks and answers), ``agent_commands`` (command dispatch and the stop sequence, with
-``on_stop_sampling`` / ``on_resume_sampling`` / ``on_shutdown``). This module adds the
+``on_stop_sampling`` / ``on_resume_sampling`` / ``on_shutdown``), ``agent_capture`` (the
+off-the-record pause of agents that declare ``CAPTURES = True``). This module adds the
 lifecycle: handshake and ``on_start``, the sample and heartbeat schedule, the main loop
 and the process entry point.
 
@@ -27,6 +28,7 @@ from types import FrameType
 from typing import ClassVar, NoReturn
 
 from mimolo.errors import ConfigError
+from mimolo.protocol.commands import CAPTURE_PAUSE_CAPABILITY
 from mimolo.protocol.messages import HandshakeMessage
 from mimolo.sdk.agent_cli import parse_agent_argv, resolve_config
 from mimolo.sdk.agent_commands import AgentCommands
@@ -73,6 +75,7 @@ class BaseAgent(AgentCommands):
 
     def run_due(self) -> float:
         """Run the sample tick and heartbeat that are due; seconds until the next one."""
+        self._expire_capture_pause()
         now = self.clock.monotonic()
         interval = self.sample_interval_s
         if (
@@ -98,6 +101,9 @@ class BaseAgent(AgentCommands):
         deadlines = [self._next_heartbeat]
         if self.sampling and self._next_sample is not None:
             deadlines.append(self._next_sample)
+        capture_deadline = self._capture_deadline()
+        if capture_deadline is not None:
+            deadlines.append(capture_deadline)
         return max(0.0, min(deadlines) - self.clock.monotonic())
 
     def run(self, stdin_fd: int, writer: ProtocolWriter) -> int:
@@ -167,6 +173,8 @@ class BaseAgent(AgentCommands):
         caps = ["summary", "heartbeat", "status", "flush", "sequence"]
         if self.widget_manifest() is not None:
             caps.append("widget")
+        if self.CAPTURES:
+            caps.append(CAPTURE_PAUSE_CAPABILITY)
         return caps + [c for c in self.capabilities if c not in caps]
 
 

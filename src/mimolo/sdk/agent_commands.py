@@ -2,9 +2,9 @@
 
 Operations drives an agent through stdin: ``ack`` / ``reject`` of the handshake,
 ``flush``, ``stop`` / ``start`` of sampling, ``status``, ``shutdown``, a ``sequence`` of
-those, and the widget commands. This module decodes a line, dispatches the command and
-runs the way out (``shutdown``, closed stdin, SIGTERM): a summary in progress is kept,
-``on_shutdown`` runs once and the main loop ends.
+those, the widget commands and the capture pause (``agent_capture``). This module decodes
+a line, dispatches the command and runs the way out (``shutdown``, closed stdin, SIGTERM):
+a summary in progress is kept, ``on_shutdown`` runs once and the main loop ends.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from mimolo.protocol.commands import (
     AckCommand,
     AgentCommand,
     FlushCommand,
+    PauseCaptureCommand,
     RejectCommand,
+    ResumeCaptureCommand,
     SequenceCommand,
     ShutdownCommand,
     StartCommand,
@@ -24,11 +26,11 @@ from mimolo.protocol.commands import (
     WidgetActionCommand,
     WidgetRenderCommand,
 )
-from mimolo.sdk.agent_widgets import AgentWidgets
+from mimolo.sdk.agent_capture import AgentCapture
 from mimolo.sdk.stdio import MAX_COMMAND_BYTES
 
 
-class AgentCommands(AgentWidgets):
+class AgentCommands(AgentCapture):
     """Command dispatch and the stop sequence; part of ``BaseAgent``."""
 
     # ---- hooks for subclasses -------------------------------------------------------
@@ -100,6 +102,10 @@ class AgentCommands(AgentWidgets):
             self._widget_render(command)
         elif isinstance(command, WidgetActionCommand):
             self._widget_action(command, cid)
+        elif isinstance(command, PauseCaptureCommand):
+            self._pause_capture(command, cid)
+        elif isinstance(command, ResumeCaptureCommand):
+            self._resume_capture(command, cid)
 
     def handle_eof(self) -> None:
         """Operations closed our stdin: keep a summary in progress if cheap, then exit."""

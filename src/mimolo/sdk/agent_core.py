@@ -158,8 +158,11 @@ class AgentCore:
             except Exception as exc:
                 self._hook_failed("summarize", exc, force=True)
                 data = {"error": "summarize_failed"}
+            defaults = self._summary_defaults(start, now)
             self._window_start = now
             self._pending = False
+        for key, value in defaults.items():
+            data.setdefault(key, value)
         data.setdefault("window", {"start": iso(start), "end": iso(now)})
         data.setdefault("activity_signal", activity_signal("passive"))
         self._emit(SummaryMessage(**self._envelope(), data=data))
@@ -201,6 +204,10 @@ class AgentCore:
         if cid is not None:
             data["command_id"] = cid
         self._emit(AckMessage(**self._envelope(), ack_command=name, data=data))
+
+    def _summary_defaults(self, start: datetime, end: datetime) -> dict[str, Any]:
+        """Fields the SDK adds to a summary unless the agent set them (``paused_s``)."""
+        return {}
 
     def _send_status(self) -> None:
         """A ``status`` message with the current self-reported health."""
