@@ -1,0 +1,1 @@
+"""desktop_activity: the focused application and window and input idle time."""
