@@ -16,6 +16,7 @@ BUILTIN_AGENT_PACKAGES: tuple[str, ...] = (
     "client_folder_activity",
     "screen_tracker",
     "trail_tracker",
+    "desktop_activity",
 )
 
 
