@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mimolo.control.app_lanes_view import load_app_lanes
 from mimolo.control.context import control_state, render
 from mimolo.control.routes.evidence import parse_day
 from mimolo.control.svg_timeline import GroupBy, build_lanes, render_timeline_svg
@@ -28,10 +29,11 @@ def view_range(view: str, day: date) -> tuple[datetime, datetime]:
 
 
 async def timeline(request: Request) -> Response:
-    """``GET /timeline?view=day|week&date=YYYY-MM-DD&group=client|instance``."""
+    """``GET /timeline?view=day|week&date=YYYY-MM-DD&group=client|instance[&apps=1]``."""
     query = request.query_params
     view = "week" if query.get("view") == "week" else "day"
     group: GroupBy = "instance" if query.get("group") == "instance" else "client"
+    apps = query.get("apps") == "1"
     day = parse_day(query.get("date"), datetime.now(UTC).date())
     start, end = view_range(view, day)
     state = control_state(request)
@@ -56,6 +58,8 @@ async def timeline(request: Request) -> Response:
         per_client=sorted(result.timeline.per_client.items()),
         total_s=result.timeline.total_s,
         warnings=result.warnings,
+        apps=apps,
+        app_lanes=load_app_lanes(state.data_root, start, end) if apps else None,
     )
 
 

@@ -208,6 +208,12 @@
     poll();
   }
 
+  // A toggle that applies at once (the form still works without script).
+  document.addEventListener("change", (event) => {
+    const input = event.target;
+    if (input.matches("input[data-autosubmit]") && input.form) input.form.requestSubmit();
+  });
+
   document.querySelectorAll("[data-live]").forEach((region) => {
     const interval = parseInt(region.dataset.interval || "2000", 10);
     setInterval(() => refreshRegion(region), interval);
