@@ -20,6 +20,8 @@ from faults._ops import (
 from faults.conftest import StartOps
 from faults.test_containment import descendant_pids, wait_dead, wait_file
 from mimolo.dataroot import DataRoot
+from mimolo.evidence.verify import load_public_key, read_checkpoints, verify
+from mimolo.operations.host_key import host_public_key_path
 from mimolo.operations.jsonl_files import quarantine_path
 from mimolo.operations.ledger import evidence_files
 
@@ -92,3 +94,14 @@ def test_sigkill_mid_write_loses_no_acknowledged_record(
     assert TORN in quarantined.read_bytes()
     events = [r.get("event") for r in diagnostics_records(root) if r["kind"] == "lifecycle"]
     assert "ledger_torn_tail" in events
+    # the chain survives the kill: the torn bytes are outside it, a chain_resume names them
+    report = verify(root.evidence_dir, load_public_key(host_public_key_path(root)))
+    assert report.ok, report.problems[:5]
+    assert report.records == len(records) and report.checkpoints >= 2
+    resumes = [
+        entry
+        for path in root.evidence_dir.glob("*/*.checkpoint.json")
+        for entry in read_checkpoints(path)
+        if entry["kind"] == "chain_resume"
+    ]
+    assert any(q["file"] == newest.name for r in resumes for q in r["quarantined"]), resumes

@@ -26,6 +26,7 @@ _COMMANDS: dict[str, str] = {
     "timeline": "mimolo.cli.timeline:timeline",
     "demo-data": "mimolo.cli.demo:demo_data",
     "report": "mimolo.cli.report:report",
+    "evidence": "mimolo.cli.evidence:evidence",
 }
 
 

@@ -42,12 +42,17 @@ def _is_json(line: bytes) -> bool:
 
 def recover_torn_tail(path: Path) -> int:
     """Quarantine a torn last line of ``path``; return how many bytes were moved (0 if none)."""
+    return len(quarantine_torn_tail(path))
+
+
+def quarantine_torn_tail(path: Path) -> bytes:
+    """Quarantine a torn last line of ``path``; return the bytes moved (empty if none)."""
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        return 0
+        return b""
     if size == 0:
-        return 0
+        return b""
     with path.open("rb") as fh:
         start = max(0, size - _TAIL_PROBE)
         fh.seek(start)
@@ -63,10 +68,10 @@ def recover_torn_tail(path: Path) -> int:
         if line.strip() and not _is_json(line):
             cut = prev + 1
     if cut == len(tail):
-        return 0
+        return b""
     if cut == 0 and start > 0:
         log.warning("%s: no newline in the last %d bytes; leaving it as is", path, _TAIL_PROBE)
-        return 0
+        return b""
     torn = tail[cut:]
     qpath = quarantine_path(path)
     fd = open_private(qpath)
@@ -80,7 +85,7 @@ def recover_torn_tail(path: Path) -> int:
         fh.flush()
         os.fsync(fh.fileno())
     log.warning("%s: moved a torn tail of %d bytes to %s", path, len(torn), qpath.name)
-    return len(torn)
+    return torn
 
 
 def last_line(path: Path) -> bytes | None:

@@ -25,6 +25,7 @@ from mimolo.errors import MimoloError
 from mimolo.operations.config import TemplateResolver, builtin_resolver, load_config
 from mimolo.operations.containment import Containment
 from mimolo.operations.diagnostics import Diagnostics
+from mimolo.operations.host_key import load_or_create_host_key
 from mimolo.operations.ledger import Ledger
 from mimolo.operations.lock import OpsLock
 from mimolo.operations.snapshot import OpsSnapshot, SelfMeter, SnapshotWriter, write_snapshot
@@ -159,6 +160,7 @@ class Operations:
             self.data_root,
             fsync_interval_s=settings.ledger_fsync_interval_ms / 1000,
             max_pending=max(1000, settings.queue_max * 20),
+            host_key=load_or_create_host_key(self.data_root),
         )
         recovery = ledger.open()
         diagnostics = Diagnostics(

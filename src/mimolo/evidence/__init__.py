@@ -1,0 +1,1 @@
+"""Evidence that proves itself: verifying the ledger's hash chain and checkpoints."""
