@@ -54,12 +54,14 @@ class Runner:
         ledger: Ledger,
         diagnostics: Diagnostics,
         plan_spawn: Callable[[InstanceRuntime], SpawnPlan],
+        after_ack: Callable[[InstanceRuntime], None] | None = None,
     ) -> None:
         self.launcher = launcher
         self.router = router
         self.ledger = ledger
         self.diagnostics = diagnostics
         self.plan_spawn = plan_spawn
+        self.after_ack = after_ack  # commands an agent gets right after the ACK (capture pause)
 
     async def run(self, rt: InstanceRuntime) -> None:
         """Run, restart with backoff, quarantine: the task body of one instance."""
@@ -250,6 +252,8 @@ class Runner:
             AckCommand(app_version=APP_VERSION, protocol_version=hello.protocol_version),
             timeout_s=settings.start_timeout_s,
         )
+        if self.after_ack is not None:  # synchronous: nothing runs between it and "running"
+            self.after_ack(rt)
         rt.next_flush_mono = rt.clock.monotonic() + rt.flush_interval_s
         rt.set_state("running", f"pid {proc.pid}")
         stop_wait = asyncio.ensure_future(rt.stop_requested.wait())

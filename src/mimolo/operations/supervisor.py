@@ -23,6 +23,7 @@ from mimolo.operations import reconcile
 from mimolo.operations.agent_state import AgentState
 from mimolo.operations.backoff import RestartPolicy, RestartTracker
 from mimolo.operations.budget import effective_budgets
+from mimolo.operations.capture_pause import CaptureControl, state_path
 from mimolo.operations.clock import Clock, LoopClock
 from mimolo.operations.config import TemplateResolver, builtin_resolver
 from mimolo.operations.diagnostics import Diagnostics
@@ -95,6 +96,10 @@ class Supervisor:
             ledger=ledger,
             diagnostics=diagnostics,
             plan_spawn=lambda rt: plan_spawn(rt, data_root),
+            after_ack=lambda rt: self.capture.after_handshake(rt),
+        )
+        self.capture = CaptureControl(
+            state_path(data_root), diagnostics, self.clock, lambda: self._runtimes.values()
         )
         self._watchdog = Watchdog(
             diagnostics,
@@ -177,6 +182,9 @@ class Supervisor:
         while True:
             await asyncio.sleep(self.tick_s)
             self._watchdog.tick(self._runtimes.values(), self.clock.monotonic())
+            expired = self.capture.expire_due()
+            if expired is not None and self._tg is not None:
+                self._tg.create_task(self.capture.broadcast(expired), name="capture-expiry")
 
     def _new_runtime(self, iid: str, template_id: str, config: AgentConfig) -> InstanceRuntime:
         return InstanceRuntime(

@@ -24,7 +24,9 @@ from mimolo.protocol.commands import (
     AckCommand,
     AgentCommand,
     FlushCommand,
+    PauseCaptureCommand,
     RejectCommand,
+    ResumeCaptureCommand,
     SequenceCommand,
     ShutdownCommand,
     StartCommand,
@@ -92,6 +94,7 @@ class Behaviour(
     escaped_children: int = 0  # setsid descendants only ``kill_tree`` ends
     spawn_error: bool = False  # the launcher fails to start it (ENOENT)
     spawn_delay_s: float = 0.0
+    captures: bool = False  # advertises capture_pause and ACKs pause/resume_capture
 
     def __post_init__(self) -> None:
         _check_choice("handshake", self.handshake, Handshake)
@@ -240,6 +243,8 @@ class FakeAgent:
             await self._emit(WidgetFrameMessage(**self._envelope(), data=data))
         elif isinstance(command, WidgetActionCommand):
             await self._emit(self._ack("widget_action"))
+        elif isinstance(command, PauseCaptureCommand | ResumeCaptureCommand):
+            await self._emit(self._ack(_tag(command)))
 
     async def _step(self, step: str, *, in_sequence: bool) -> None:
         if step == "flush":
@@ -297,9 +302,10 @@ class FakeAgent:
 
     def _handshake(self, version: str) -> HandshakeMessage:
         env = {**self._envelope(), "protocol_version": version}
-        return HandshakeMessage(
-            **env, min_app_version="0.1.0", capabilities=["summary", "heartbeat", "sequence"]
+        caps = ["summary", "heartbeat", "sequence"] + (
+            ["capture_pause"] if self._b.captures else []
         )
+        return HandshakeMessage(**env, min_app_version="0.1.0", capabilities=caps)
 
     def _heartbeat(self) -> HeartbeatMessage:
         return HeartbeatMessage(**self._envelope(), metrics={"queue": 0})
