@@ -117,13 +117,10 @@ class DesktopActivityAgent(BaseAgent):
     # ---- capture pause (called by the SDK) ------------------------------------------
 
     def on_capture_paused(self, until: datetime | None) -> None:
-        self._set_paused(True)
+        self._set_paused(True)  # ``until`` moving while paused changes nothing here
 
     def on_capture_resumed(self) -> None:
         self._set_paused(False)
-
-    def _sdk_paused(self) -> bool:
-        return bool(getattr(self, "capture_paused", False))
 
     def _set_paused(self, paused: bool) -> None:
         """Close the window at the pause or resume, then hold PAUSED or a fresh sample."""
@@ -139,8 +136,8 @@ class DesktopActivityAgent(BaseAgent):
     # ---- sampling -------------------------------------------------------------------
 
     def accumulate(self, now: datetime) -> None:
-        if self._sdk_paused() != self._paused:
-            self._set_paused(self._sdk_paused())
+        if self.capture_paused != self._paused:  # the SDK's state is the authority
+            self._set_paused(self.capture_paused)
             return
         mono = self.clock.monotonic()
         self._advance(mono)
