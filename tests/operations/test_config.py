@@ -10,6 +10,7 @@ from mimolo.agents.catalog import builtin_templates
 from mimolo.dataroot import DataRoot
 from mimolo.errors import ConfigError
 from mimolo.operations.config import (
+    DEFAULT_INSTANCE_ID,
     TemplateResolver,
     default_config_text,
     load_config,
@@ -64,7 +65,22 @@ def test_first_run_creates_commented_default(data_root: DataRoot) -> None:
     assert load_config(data_root) == config
 
 
-def test_default_text_has_active_and_passive_examples() -> None:
+def test_a_fresh_root_starts_exactly_one_desktop_activity_and_nothing_synthetic(
+    data_root: DataRoot,
+) -> None:
+    config = load_config(data_root)
+    assert [(iid, i.plugin_id) for iid, i in config.instances.items()] == [
+        (DEFAULT_INSTANCE_ID, "desktop_activity")
+    ]
+    (inst,) = config.instances.values()
+    assert inst.enabled
+    assert inst.params == {
+        p.name: p.default for p in builtin_templates()["desktop_activity"].params
+    }
+    assert "agent_example" not in data_root.config_path.read_text()
+
+
+def test_default_text_never_starts_an_example_agent() -> None:
     example = AgentTemplate(
         plugin_id="agent_example",
         label="Example",
@@ -75,10 +91,9 @@ def test_default_text_has_active_and_passive_examples() -> None:
             Param(name="mode", type="choice", default="active", choices=("active", "passive")),
         ),
     )
-    config = parse_config_text(
-        default_config_text({"agent_example": example}), {"agent_example": example}.get
-    )
-    assert {i.params["mode"] for i in config.instances.values()} == {"active", "passive"}
+    only_example = {"agent_example": example}
+    config = parse_config_text(default_config_text(only_example), only_example.get)
+    assert config.instances == {}
 
 
 def test_valid_config_params_are_canonicalised() -> None:

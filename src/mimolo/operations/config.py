@@ -189,8 +189,16 @@ def parse_config_text(text: str, resolve: TemplateResolver) -> AgentConfig:
     return validate_config(raw, resolve)
 
 
+DEFAULT_INSTANCE_ID = "desktop"
+"""The one instance a first run starts: desktop_activity (real work, nothing synthetic)."""
+
+
 def default_config_text(templates: Mapping[str, AgentTemplate]) -> str:
-    """The commented first-run file: example instances of the built-ins that exist."""
+    """The commented first-run file: one desktop_activity instance (when it is built in).
+
+    Example agents write synthetic evidence, so they are never started by default; they
+    are for demos (``mimolo demo-data`` writes demo evidence; docs show how to add one).
+    """
     lines = [
         "# MiMoLo Operations configuration (operations/agent_config.toml).",
         "# Written by Operations; edit while Operations is stopped, or through",
@@ -208,23 +216,23 @@ def default_config_text(templates: Mapping[str, AgentTemplate]) -> str:
         "diagnostics_retention_days = 30",
         "",
     ]
-    example = templates.get("agent_example")
-    if example is not None:
-        mode_param = next((p for p in example.params if p.name in ("mode", "activity_mode")), None)
-        for suffix, mode in (("active", "active"), ("passive", "passive")):
-            lines += [
-                f"[instances.example-{suffix}]",
-                'plugin_id = "agent_example"',
-                f'instance_label = "Example ({mode})"',
-                "enabled = true",
-            ]
-            if mode_param is not None:
-                lines += [
-                    "",
-                    f"[instances.example-{suffix}.params]",
-                    f'{mode_param.name} = "{mode}"',
-                ]
-            lines.append("")
+    desktop = templates.get("desktop_activity")
+    if desktop is not None:
+        lines += [
+            "# The focused application and window, and whether you are at the keyboard",
+            "# (docs/agents/desktop_activity.md). Without a display it records nothing",
+            "# and says why in its health.",
+            f"[instances.{DEFAULT_INSTANCE_ID}]",
+            'plugin_id = "desktop_activity"',
+            'instance_label = "Desktop activity"',
+            "enabled = true",
+            "",
+            f"[instances.{DEFAULT_INSTANCE_ID}.params]",
+            "# Privacy: record the application only, or leave matching windows out:",
+            "# record_titles = false",
+            '# exclude = ["(?i)private", "^keepassxc$"]',
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -248,6 +256,7 @@ def load_config(
 
 
 __all__ = [
+    "DEFAULT_INSTANCE_ID",
     "TemplateResolver",
     "builtin_resolver",
     "default_config_text",
