@@ -2,7 +2,7 @@
 
 ``runtime``: ping, status, shutdown, diagnostics. ``agents``: runtime states and the
 lifecycle. ``instances``: templates and provisioning. ``widgets``: widget frames, actions
-and artifact tokens.
+and artifact tokens. ``capture``: the off-the-record pause.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from mimolo.ipc.server.context import IpcContext
-from mimolo.ipc.server.handlers import agents, instances, runtime, widgets
+from mimolo.ipc.server.handlers import agents, capture, instances, runtime, widgets
 from mimolo.ipc.server.registry import Command
 
 COMMANDS: Final[tuple[Command[IpcContext, Any], ...]] = (
@@ -18,6 +18,7 @@ COMMANDS: Final[tuple[Command[IpcContext, Any], ...]] = (
     *agents.COMMANDS,
     *instances.COMMANDS,
     *widgets.COMMANDS,
+    *capture.COMMANDS,
 )
 
 __all__ = ["COMMANDS"]

@@ -11,6 +11,7 @@ import msgspec
 from mimolo import APP_VERSION, PROTOCOL_VERSION
 from mimolo.errors import InvalidField
 from mimolo.ipc.server.context import IpcContext, resolve
+from mimolo.ipc.server.handlers.capture import capture_status
 from mimolo.ipc.server.registry import Command, NoParams
 from mimolo.ipc.types import API_VERSION, utc_now_iso
 from mimolo.slugs import check_slug
@@ -121,6 +122,7 @@ async def get_status(ctx: IpcContext, _: NoParams) -> dict[str, Any]:
         **extra,
         "diagnostics_dropped": diagnostics_dropped(ctx.diagnostics, extra),
         "containment": containment_mode(extra),
+        "capture_pause": capture_status(ctx),
     }
 
 
