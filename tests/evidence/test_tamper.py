@@ -222,3 +222,14 @@ def test_the_quarantine_sha_names_the_torn_bytes(data_root: DataRoot) -> None:
     resume = [c for c in doc if c["kind"] == "chain_resume"]
     assert resume and resume[0]["seq"] == 3
     assert resume[0]["quarantined"][0]["sha256"] == hashlib.sha256(torn).hexdigest()
+
+
+@pytest.mark.parametrize("parallel_bytes", [0, 10**12])
+def test_parallel_and_sequential_scans_find_the_same(ledger: DataRoot, parallel_bytes: int) -> None:
+    assert run_verify(ledger, parallel_bytes=parallel_bytes).ok
+    path = day_path(ledger, 2)
+    lines = lines_of(path)
+    del lines[3]
+    rewrite(path, lines)
+    problem = only(run_verify(ledger, parallel_bytes=parallel_bytes).problems)
+    assert (problem.kind, problem.file, problem.line) == ("deleted", rel(ledger, path), 4)
