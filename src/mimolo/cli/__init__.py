@@ -27,6 +27,8 @@ _COMMANDS: dict[str, str] = {
     "demo-data": "mimolo.cli.demo:demo_data",
     "report": "mimolo.cli.report:report",
     "evidence": "mimolo.cli.evidence:evidence",
+    "pause": "mimolo.cli.capture:pause",
+    "resume": "mimolo.cli.capture:resume",
 }
 
 
