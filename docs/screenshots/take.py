@@ -2,9 +2,11 @@
 
 Run from the repository root:  .venv/bin/python docs/screenshots/take.py
 
-It builds a throw-away data root with a week of demo evidence, starts a real Operations
-(two agent_example instances) and a real Control, and drives headless Debian Chromium.
-Everything it starts is stopped again, also on failure.
+It builds a throw-away data root with ten days of demo evidence (with a desktop agent's
+applications), starts a private X display (Xvfb, openbox and two xterm windows) so the
+default desktop_activity instance has a desktop to record, a real Operations (that
+instance plus a client folder watcher) and a real Control, and drives headless Debian
+Chromium. Everything it starts is stopped again, also on failure.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from playwright.sync_api import Page, sync_playwright
 from mimolo.dataroot import DataRoot
 from mimolo.errors import IpcError
 from mimolo.ipc.client import request_sync
+from mimolo.testing import xvfb_display
 from mimolo.timeline.demo import DemoSpec, write_demo
 
 OUT = Path(__file__).resolve().parent
@@ -40,22 +43,20 @@ ARGS = [
 CONFIG = """\
 [settings]
 heartbeat_interval_s = 2.0
+agent_flush_interval_s = 5.0
 
-[instances.example-acme]
-plugin_id = "agent_example"
-instance_label = "Acme design work"
+[instances.desktop]
+plugin_id = "desktop_activity"
+instance_label = "Desktop activity"
+
+[instances.folders-acme]
+plugin_id = "client_folder_activity"
+instance_label = "ACME project folder"
 client_id = "acme"
 
-[instances.example-acme.params]
-mode = "active"
-activity_probability = 0.9
-
-[instances.example-context]
-plugin_id = "agent_example"
-instance_label = "Context sampler"
-
-[instances.example-context.params]
-mode = "passive"
+[instances.folders-acme.params]
+watch_paths = ["{watch}"]
+client_name = "ACME Corp"
 """
 
 
@@ -77,8 +78,10 @@ def _ops_up(root: DataRoot) -> bool:
 
 
 @contextlib.contextmanager
-def _process(argv: list[str], root: DataRoot) -> Iterator[subprocess.Popen[str]]:
-    env = {**os.environ, "MIMOLO_DATA_DIR": str(root.root)}
+def _process(
+    argv: list[str], root: DataRoot, extra_env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[str]]:
+    env = {**os.environ, "MIMOLO_DATA_DIR": str(root.root), **(extra_env or {})}
     proc = subprocess.Popen(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         start_new_session=True,
@@ -108,10 +111,26 @@ def main() -> None:
     try:
         root = DataRoot.resolve(tmp / "root").ensure()
         today = datetime.now(UTC).date()
-        write_demo(root, DemoSpec(days=10, seed=3, end=today, weekends=True))
-        root.config_path.write_text(CONFIG)
+        write_demo(root, DemoSpec(days=10, seed=3, end=today, weekends=True, desktop=True))
+        watch = tmp / "acme"
+        watch.mkdir()
+        root.config_path.write_text(CONFIG.replace("{watch}", str(watch)))
         python = sys.executable
-        with _process([python, "-m", "mimolo", "ops"], root):
+        with contextlib.ExitStack() as stack:
+            display = stack.enter_context(xvfb_display(screen="1280x800x24"))
+            x_env = {"DISPLAY": display}
+            stack.enter_context(_process(["openbox", "--sm-disable"], root, x_env))
+            time.sleep(1.0)
+            windows = (
+                ("Firefox", "Invoice 2026-11 - Mozilla Firefox"),
+                ("Code", "acme/site.css - Visual Studio Code"),
+            )
+            for klass, title in windows:
+                xterm = ["xterm", "-class", klass, "-title", title]
+                xterm += ["-xrm", "*allowTitleOps: false", "-e", "sleep", "600"]
+                stack.enter_context(_process(xterm, root, x_env))
+            time.sleep(1.5)  # openbox maps them and gives one the focus
+            stack.enter_context(_process([python, "-m", "mimolo", "ops"], root, x_env))
             _wait(lambda: _ops_up(root), "Operations")
             with _process(
                 [python, "-m", "mimolo", "control", "--port", "0", "--no-open"], root
@@ -132,6 +151,9 @@ def main() -> None:
                         _shot(page, "evidence")
                         page.goto(f"{base}/timeline?view=week&group=client&date={day}")
                         _shot(page, "timeline")
+                        page.goto(f"{base}/timeline?view=day&group=client&apps=1&date={day}")
+                        page.locator("#app-lanes").scroll_into_view_if_needed()
+                        _shot(page, "app-lanes")
                         page.goto(f"{base}/reports")
                         page.get_by_label("Report type").select_option("timecard-pdf")
                         page.get_by_role("button", name="Generate").click()
