@@ -29,6 +29,7 @@ boundaries, report with context, keep running.
     ├── ArtifactError              an artifact token or path was refused (403; 404 if unknown)
     ├── WidgetError                a widget render/action failed (502)
     ├── ReportError                a reporter crashed, timed out or printed garbage
+    ├── EvidencePackError          an evidence pack cannot be built (or would not verify)
     └── CaptureUnavailable         the screen (or window) cannot be captured right now (503)
         └── CaptureTimeout         an external capture call did not answer in time (504)
 
@@ -232,6 +233,13 @@ class ReportError(MimoloError):
     http_status = 500
 
 
+class EvidencePackError(MimoloError):
+    """An evidence pack cannot be built: not an invoice, or its evidence does not hold up."""
+
+    code = "evidence_pack_failed"
+    http_status = 500
+
+
 class CaptureUnavailable(MimoloError):
     """The screen (or window) cannot be captured right now; the message says why."""
 
@@ -277,6 +285,7 @@ CODES: Final[Mapping[str, ErrorCode]] = {
     "artifact_refused": _code("an artifact token or path was refused", 403),
     "widget_error": _code("a widget render or action failed", 502),
     "report_failed": _code("a report could not be produced", 500),
+    "evidence_pack_failed": _code("an evidence pack could not be built", 500),
     "capture_unavailable": _code("the screen cannot be captured right now", 503),
     "capture_timeout": _code("a screen or window query did not answer in time", 504),
     # the control socket's own answers
@@ -348,6 +357,12 @@ CODES: Final[Mapping[str, ErrorCode]] = {
     "reporter_no_output": _code("the reporter's result names no output file", 500),
     "reporter_bad_result": _code("the reporter's result is malformed", 500),
     "template_error": _code("a report template failed to render", 500),
+    "pack_not_invoice": _code("the file is not a MiMoLo invoice PDF with embedded totals", 400),
+    "pack_totals_mismatch": _code(
+        "the ledger no longer gives the invoice's figures (evidence or policy changed)", 409
+    ),
+    "pack_does_not_verify": _code("the evidence behind the invoice does not verify", 409),
+    "pack_unchained": _code("a record of the invoice predates the hash chain", 409),
     # Control's own answers
     "unknown_action": _code("no Control action of that name", 404),
     "unknown_job": _code("no report job with that id", 404),
@@ -366,6 +381,7 @@ __all__ = [
     "DataRootError",
     "Dropped",
     "ErrorCode",
+    "EvidencePackError",
     "ExtraTemplateError",
     "FormTooLarge",
     "InvalidField",
