@@ -221,9 +221,10 @@ class ChainWalk:
         lineno = i + 1
         if i == 0 and self.expected == link.prev:
             return
-        if self.expected is None and i == 0:
-            self.chain_entry(path, link)
-            return
+        if self.expected is None:
+            if self.prev_seq is None:  # the first chained record this walk sees
+                self.chain_entry(path, link, i + 1)
+            return  # else the line before had no link: reported there
         j = index.get(link.prev)
         if j is not None and j > i:
             self.problem(
@@ -266,7 +267,7 @@ class ChainWalk:
                 before.seq if before is not None else None,
             )
 
-    def chain_entry(self, path: Path, link: chain.Link) -> None:
+    def chain_entry(self, path: Path, link: chain.Link, lineno: int) -> None:
         """The first chained record this walk sees: where does it hang from?"""
         if link.prev == chain.ZERO_HASH:
             if link.seq == 1 or (link.seq - 1) in self.chain_starts:
@@ -274,7 +275,7 @@ class ChainWalk:
             self.problem(
                 "missing_checkpoint",
                 path,
-                1,
+                lineno,
                 f"the chain starts at seq {link.seq} without a chain_start checkpoint",
                 link.seq,
             )
@@ -286,7 +287,7 @@ class ChainWalk:
             self.problem(
                 "deleted",
                 path,
-                1,
+                lineno,
                 f"records before seq {link.seq} are missing (the chain does not start here)",
                 link.seq,
             )
