@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "mimolo"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("mimolo", "mimolo.errors", "mimolo.slugs", "mimolo.backoff", "mimolo.process_group"),
     ("mimolo.protocol", "mimolo.dataroot", "mimolo.artifact_files"),
-    ("mimolo.sdk", "mimolo.ipc", "mimolo.timeline"),
+    ("mimolo.sdk", "mimolo.ipc", "mimolo.timeline", "mimolo.evidence"),
     ("mimolo.agents", "mimolo.reports"),
     ("mimolo.operations",),
     ("mimolo.ipc.server",),
