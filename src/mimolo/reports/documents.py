@@ -32,8 +32,14 @@ def base_context(
     }
 
 
-def html_to_pdf(html: str, base_dir: Path | None = None) -> bytes:
-    """Render self-contained HTML to PDF bytes (no network fetches)."""
+def html_to_pdf(
+    html: str, base_dir: Path | None = None, attachments: dict[str, bytes] | None = None
+) -> bytes:
+    """Render self-contained HTML to PDF bytes (no network fetches).
+
+    ``attachments`` are embedded files (name -> bytes): how an invoice carries its
+    machine-readable totals for evidence-pack verifiers.
+    """
     import weasyprint
 
     def no_fetch(url: str, *args: object, **kwargs: object) -> dict[str, Any]:
@@ -42,7 +48,11 @@ def html_to_pdf(html: str, base_dir: Path | None = None) -> bytes:
     document = weasyprint.HTML(
         string=html, base_url=str(base_dir) if base_dir else None, url_fetcher=no_fetch
     )
-    pdf: bytes = document.write_pdf()
+    embedded = [
+        weasyprint.Attachment(string=data, name=name, base_url=None)
+        for name, data in (attachments or {}).items()
+    ]
+    pdf: bytes = document.write_pdf(attachments=embedded)
     return pdf
 
 

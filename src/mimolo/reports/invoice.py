@@ -1,11 +1,14 @@
 """The invoice reporter: per-day hours times the hourly rate for one client, as PDF (or HTML).
 
 Run as ``python -m mimolo.reports.invoice``. Hours are rounded per UTC day to 0.01 h and
-amounts to 0.01, so the lines always add up to the total printed.
+amounts to 0.01, so the lines always add up to the total printed. The PDF embeds the same
+figures as ``mimolo-invoice.json`` so an evidence pack's verifier can compare them with the
+totals it recomputes from the ledger records.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -19,6 +22,8 @@ from mimolo.reports.rows import Day
 from mimolo.reports.templates import render
 
 CENT = Decimal("0.01")
+TOTALS_ATTACHMENT = "mimolo-invoice.json"
+TOTALS_VERSION = 1
 
 
 class InvoiceLine(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,6 +44,28 @@ def invoice_lines(days: list[Day], rate: Decimal) -> list[InvoiceLine]:
         amount = (hours * rate).quantize(CENT, rounding=ROUND_HALF_UP)
         lines.append(InvoiceLine(day=d.day, hours=hours, amount=amount))
     return lines
+
+
+def totals_document(
+    params: ReportParams, number: str, rate: Decimal, currency: str, lines: list[InvoiceLine]
+) -> bytes:
+    """The invoice's figures as JSON (embedded in the PDF; read by evidence-pack verifiers)."""
+    doc = {
+        "mimolo_invoice": TOTALS_VERSION,
+        "number": number,
+        "client": params.client_id,
+        "from": params.start.isoformat(),
+        "to": params.end.isoformat(),
+        "rate": str(rate),
+        "currency": currency,
+        "hours": str(sum((line.hours for line in lines), Decimal("0.00"))),
+        "amount": str(sum((line.amount for line in lines), Decimal("0.00"))),
+        "lines": [
+            {"day": line.day.isoformat(), "hours": str(line.hours), "amount": str(line.amount)}
+            for line in lines
+        ],
+    }
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
 def build(request: GenerateRequest, params: ReportParams, progress: Progress) -> bytes:
@@ -65,7 +92,8 @@ def build(request: GenerateRequest, params: ReportParams, progress: Progress) ->
     if params.format == "html":
         return html.encode()
     progress(50, "rendering PDF")
-    return html_to_pdf(html)
+    totals = totals_document(params, number, rate, currency, lines)
+    return html_to_pdf(html, attachments={TOTALS_ATTACHMENT: totals})
 
 
 if __name__ == "__main__":
