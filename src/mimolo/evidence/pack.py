@@ -1,0 +1,357 @@
+"""Evidence packs: an invoice with everything a third party needs to check it, in one zip.
+
+The pack holds the invoice PDF, the derived segments with the seqs of the ledger records
+each comes from, the ledger days those records are on (full lines for them, redacted
+links for every other record so the chain still verifies end to end), the signed
+checkpoints that cover those days and the one before the first line, the host public
+key, artifact hashes, and the standalone verifier (``verify/``). Nothing here runs a
+reporter: callers (the CLI, Control) generate the invoice and hand over its PDF.
+
+A pack is verified with the shipped verifier before it is written: a pack that would not
+verify is refused with the reason, never written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+import mimolo
+from mimolo import __version__
+from mimolo.artifact_files import open_artifact
+from mimolo.dataroot import DataRoot, write_atomic
+from mimolo.errors import ArtifactError, EvidencePackError
+from mimolo.evidence import verify as chain_verify
+from mimolo.evidence import verify_pack
+from mimolo.evidence.pack_records import DayLines, read_days, segment_records
+from mimolo.protocol import chain
+from mimolo.timeline.models import Segment, TimelinePolicy
+
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+README = """\
+MiMoLo evidence pack
+====================
+
+This zip holds an invoice (invoice.pdf), the work segments it bills (segments.json), the
+ledger records they come from (evidence/, other records of those days as redacted links),
+the signed checkpoints, the host's public key (host_ed25519.pub), artifact hashes
+(artifacts.json) and a standalone verifier (verify/). manifest.json names every member's
+SHA-256.
+
+To verify it on any machine with Python 3.10 or later:
+
+    python3 -m venv v && v/bin/pip install cryptography &&
+    v/bin/python verify/verify_pack.py pack.zip
+
+(run from an extracted copy, or give the path of this zip as pack.zip). The verifier checks
+every member's hash, the hash chain and the Ed25519 checkpoint signatures, re-derives each
+segment from its records and recomputes the invoice's hours and amount, compares them with
+the manifest and with the figures embedded in invoice.pdf, and prints OK or what differs
+(exit status 0 or 1). It needs only Python's standard library and `cryptography`.
+
+What it proves: the records were chained and signed by this host's key as they were
+written, and were not edited, deleted or reordered since; the invoice's figures follow
+from them. What it does not prove on its own: that the host's owner did not rewrite the
+whole ledger before the checkpoints were anchored somewhere outside the machine.
+"""
+
+
+@dataclass(frozen=True)
+class PackSource:
+    """Everything a pack is made from; the caller derived the segments and the PDF."""
+
+    root: DataRoot
+    public_key_pem: bytes
+    segments: list[Segment]
+    policy: TimelinePolicy
+    window: tuple[datetime, datetime]
+    client_id: str | None
+    pdf: bytes
+    with_artifacts: bool = False
+
+
+def invoice_totals(pdf: bytes) -> dict[str, Any]:
+    """The figures an invoice PDF embeds (``pack_not_invoice`` when it has none)."""
+    try:
+        return verify_pack.pdf_invoice_totals(pdf)
+    except ValueError as exc:
+        raise EvidencePackError(
+            f"not a MiMoLo invoice PDF: {exc}", code="pack_not_invoice"
+        ) from None
+
+
+def _policy_doc(policy: TimelinePolicy, instances: set[str]) -> dict[str, Any]:
+    active = policy.active_instances
+    return {
+        "cooldown_s": policy.cooldown_s,
+        "active_instances": sorted(active) if active is not None else None,
+        "client_of_instance": {
+            k: v for k, v in sorted(policy.client_of_instance.items()) if k in instances
+        },
+        "group_by_client": policy.group_by_client,
+    }
+
+
+def _check_totals(src: PackSource, totals: dict[str, Any]) -> None:
+    """The PDF must be the invoice of this period and client, and the timeline must still
+    give its figures (else the evidence or the policy changed since it was generated)."""
+    start, end = src.window
+    if (totals.get("from"), totals.get("to"), totals.get("client")) != (
+        start.isoformat(),
+        end.isoformat(),
+        src.client_id,
+    ):
+        raise EvidencePackError(
+            f"the invoice is for {totals.get('client')} {totals.get('from')}..{totals.get('to')}, "
+            f"not {src.client_id} {start.isoformat()}..{end.isoformat()}",
+            code="pack_totals_mismatch",
+        )
+    spans = [(s.start, s.end) for s in src.segments]
+    from decimal import Decimal
+
+    figures = verify_pack.invoice_figures(
+        verify_pack.day_seconds(spans), Decimal(str(totals.get("rate")))
+    )
+    if (figures["hours"], figures["amount"]) != (totals.get("hours"), totals.get("amount")):
+        raise EvidencePackError(
+            f"the timeline now gives {figures['hours']} h / {figures['amount']}, the invoice "
+            f"says {totals.get('hours')} h / {totals.get('amount')}: regenerate the invoice",
+            code="pack_totals_mismatch",
+        )
+
+
+def _evidence_members(
+    root: DataRoot, days: dict[date, DayLines], included: set[int]
+) -> tuple[dict[str, bytes], list[dict[str, Any]], int]:
+    """The pack's day files and checkpoint files; the included records; redacted count."""
+    members: dict[str, bytes] = {}
+    records: list[dict[str, Any]] = []
+    redacted = 0
+    on = sorted(d for d, lines in days.items() if any(ln.seq in included for ln in lines.lines))
+    if not on:
+        return members, records, 0
+    # checkpoints first: a checkpoint written after the day file was read would look truncated
+    checkpoints = chain_verify.checkpoint_files(root.evidence_dir)
+    wanted = [(d, p) for d, p in checkpoints if on[0] <= d <= on[-1]]
+    for day in sorted(d for d in days if on[0] <= d <= on[-1]):
+        out = io.BytesIO()
+        first = True
+        for line in days[day].lines:
+            if line.link is None:
+                if line.seq in included:
+                    raise EvidencePackError(
+                        f"record seq {line.seq} predates the hash chain and cannot be proven",
+                        code="pack_unchained",
+                    )
+                continue
+            if first and day == on[0]:
+                wanted += _checkpoint_before(checkpoints, on[0], line.link)
+            first = False
+            if line.seq in included:
+                out.write(line.raw + b"\n")
+                records.append(msgspec.json.decode(chain.body_of(line.raw)))
+            else:
+                out.write(chain.redacted_line(line.link))
+                redacted += 1
+        members[f"evidence/{day:%Y}/{day:%Y%m%d}.evidence.jsonl"] = out.getvalue()
+    for day, path in wanted:
+        members[f"evidence/{day:%Y}/{path.name}"] = path.read_bytes()
+    return members, records, redacted
+
+
+def _checkpoint_before(
+    checkpoints: list[tuple[date, Path]], first_day: date, link: chain.Link
+) -> list[tuple[date, Path]]:
+    """The checkpoint file (before ``first_day``) that signs the record the pack's first
+    line follows, so that line's ``prev`` is tied to a signature."""
+    if link.prev == chain.ZERO_HASH and link.seq == 1:
+        return []
+    for day, path in reversed([c for c in checkpoints if c[0] < first_day]):
+        try:
+            entries = chain_verify.read_checkpoints(path)
+        except (OSError, ValueError):
+            continue
+        if any(e.get("seq") == link.seq - 1 for e in entries):
+            return [(day, path)]
+    return []
+
+
+def _artifacts(
+    src: PackSource, records: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
+    """Hashes of the artifacts the included records reference (and the files if asked)."""
+    entries: list[dict[str, Any]] = []
+    files: dict[str, bytes] = {}
+    for rec in records:
+        data = rec.get("record", {}).get("data", {})
+        refs = data.get("artifacts") if isinstance(data, dict) else None
+        for ref in refs if isinstance(refs, list) else []:
+            if not isinstance(ref, dict):
+                continue
+            entry = {
+                "seq": rec.get("seq"),
+                "plugin_id": rec.get("plugin_id"),
+                "instance_id": rec.get("instance_id"),
+                **{k: ref.get(k) for k in ("artifact_id", "rel_path", "sha256", "bytes", "mime")},
+                "included": False,
+            }
+            if src.with_artifacts:
+                entry.update(_artifact_file(src.root, entry, files))
+            entries.append(entry)
+    return entries, files
+
+
+def _artifact_file(
+    root: DataRoot, entry: dict[str, Any], files: dict[str, bytes]
+) -> dict[str, Any]:
+    try:
+        fd = open_artifact(
+            root, str(entry["plugin_id"]), str(entry["instance_id"]), str(entry["rel_path"])
+        )
+    except ArtifactError as exc:
+        return {"included": False, "reason": exc.message}
+    with os.fdopen(fd, "rb") as fh:
+        data = fh.read()
+    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        return {"included": False, "reason": "the file no longer matches the recorded sha256"}
+    name = f"artifacts/{entry['plugin_id']}/{entry['instance_id']}/{entry['rel_path']}"
+    files[name] = data
+    return {"included": True, "member": name}
+
+
+def _verifier_files() -> dict[str, bytes]:
+    """The verifier, copied verbatim from this source tree (side by side in ``verify/``)."""
+    src = Path(mimolo.__file__).resolve().parent.parent
+    modules = (*chain_verify.STANDALONE_MODULES, "mimolo/evidence/verify_pack.py")
+    return {f"verify/{Path(m).name}": (src / m).read_bytes() for m in modules}
+
+
+def build_pack(src: PackSource, *, created: datetime | None = None) -> bytes:
+    """The pack's zip bytes; ``EvidencePackError`` when it cannot be built or would not verify."""
+    totals = invoice_totals(src.pdf)
+    _check_totals(src, totals)
+    days = read_days(src.root.evidence_file, src.window[0], src.window[1], src.policy)
+    per_segment = segment_records(src.segments, days, src.policy, src.window, src.client_id)
+    included: set[int] = set()
+    seg_docs = []
+    for seg, (seqs, attached) in zip(src.segments, per_segment, strict=True):
+        if len(seqs) + len(attached) != seg.summary_count:
+            raise EvidencePackError(
+                f"the segment at {seg.start.isoformat()} counts {seg.summary_count} records, the "
+                f"ledger gives {len(seqs) + len(attached)}: the evidence changed, regenerate",
+                code="pack_totals_mismatch",
+            )
+        included.update(seqs, attached)
+        seg_docs.append({**msgspec.to_builtins(seg), "seqs": seqs, "attached_seqs": attached})
+    members, records, redacted = _evidence_members(src.root, days, included)
+    artifacts, artifact_files = _artifacts(src, records)
+    public_raw = _public_raw(src.public_key_pem)
+    members.update(
+        {
+            "invoice.pdf": src.pdf,
+            "segments.json": _json({"segments": seg_docs}),
+            "host_ed25519.pub": src.public_key_pem,
+            "artifacts.json": _json({"artifacts": artifacts}),
+            "README.txt": README.encode(),
+            **artifact_files,
+            **_verifier_files(),
+        }
+    )
+    instances = {i for seg in src.segments for i in seg.instances}
+    manifest = {
+        "pack_version": verify_pack.PACK_VERSION,
+        "created": (created or datetime.now(UTC)).isoformat(),
+        "generator": f"MiMoLo {__version__}",
+        "host": next((str(r.get("host")) for r in records), None),
+        "key_id": chain.key_id(public_raw),
+        "invoice": {k: totals.get(k) for k in ("number", "client", "from", "to", "rate",
+                                                "currency", "hours", "amount", "lines")},
+        "policy": _policy_doc(src.policy, instances),
+        "records": {"full": len(records), "redacted": redacted},
+        "adjustments": {
+            "applied": [],
+            "note": "none: this MiMoLo version has no review adjustments (issue 18)",
+        },
+        "members": {n: hashlib.sha256(data).hexdigest() for n, data in sorted(members.items())},
+    }  # fmt: skip
+    members["manifest.json"] = _json(manifest)
+    _verify_staged(members)
+    return _zip(members)
+
+
+def _public_raw(pem: bytes) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="mimolo-key-") as tmp:
+        path = Path(tmp) / "host_ed25519.pub"
+        path.write_bytes(pem)
+        try:
+            return chain_verify.load_public_key(path)
+        except ValueError as exc:
+            raise EvidencePackError(f"the host public key is unusable: {exc}") from None
+
+
+def _json(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc, indent=1, sort_keys=True).encode() + b"\n"
+
+
+def _verify_staged(members: dict[str, bytes]) -> None:
+    """Run the shipped verifier over the pack before it exists; refuse one that fails."""
+    scratch = Path(tempfile.mkdtemp(prefix="mimolo-pack-"))
+    try:
+        for name, data in members.items():
+            path = scratch.joinpath(*name.split("/"))
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.write_bytes(data)
+        outcome = verify_pack.check_dir(scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if not outcome.ok:
+        shown = "; ".join(outcome.problems[:5])
+        more = f" (and {len(outcome.problems) - 5} more)" if len(outcome.problems) > 5 else ""
+        raise EvidencePackError(
+            f"the evidence behind this invoice does not verify: {shown}{more}",
+            code="pack_does_not_verify",
+        )
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    """Members in a fixed order (manifest first), fixed times, 0600: same input, same zip."""
+    buf = io.BytesIO()
+    order = ["manifest.json", *sorted(n for n in members if n != "manifest.json")]
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in order:
+            info = zipfile.ZipInfo(name, _ZIP_TIME)
+            info.external_attr = 0o100600 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, members[name])
+    return buf.getvalue()
+
+
+def write_pack(path: Path, data: bytes) -> None:
+    """Write the pack atomically, owner-only."""
+    write_atomic(path, data)
+
+
+def default_pack_path(invoice_path: Path) -> Path:
+    """``invoice-acme-20260301-20260331.pdf`` -> ``...-20260331.evidence.zip`` beside it."""
+    return invoice_path.with_name(f"{invoice_path.stem}.evidence.zip")
+
+
+__all__ = [
+    "README",
+    "PackSource",
+    "build_pack",
+    "default_pack_path",
+    "invoice_totals",
+    "write_pack",
+]
