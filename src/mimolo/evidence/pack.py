@@ -22,6 +22,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,19 @@ from mimolo.dataroot import DataRoot, write_atomic
 from mimolo.errors import ArtifactError, EvidencePackError
 from mimolo.evidence import verify as chain_verify
 from mimolo.evidence import verify_pack
+from mimolo.evidence.pack_figures import day_seconds, invoice_figures
+from mimolo.evidence.pack_open import pdf_invoice_totals
 from mimolo.evidence.pack_records import DayLines, read_days, segment_records
 from mimolo.protocol import chain
 from mimolo.timeline.models import Segment, TimelinePolicy
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+PACK_MODULES = (
+    "mimolo/evidence/pack_open.py",
+    "mimolo/evidence/pack_figures.py",
+    "mimolo/evidence/verify_pack.py",
+)
+"""The pack verifier's own modules, shipped beside ``verify.STANDALONE_MODULES``."""
 README = """\
 MiMoLo evidence pack
 ====================
@@ -84,7 +93,7 @@ class PackSource:
 def invoice_totals(pdf: bytes) -> dict[str, Any]:
     """The figures an invoice PDF embeds (``pack_not_invoice`` when it has none)."""
     try:
-        return verify_pack.pdf_invoice_totals(pdf)
+        return pdf_invoice_totals(pdf)
     except ValueError as exc:
         raise EvidencePackError(
             f"not a MiMoLo invoice PDF: {exc}", code="pack_not_invoice"
@@ -118,11 +127,7 @@ def _check_totals(src: PackSource, totals: dict[str, Any]) -> None:
             code="pack_totals_mismatch",
         )
     spans = [(s.start, s.end) for s in src.segments]
-    from decimal import Decimal
-
-    figures = verify_pack.invoice_figures(
-        verify_pack.day_seconds(spans), Decimal(str(totals.get("rate")))
-    )
+    figures = invoice_figures(day_seconds(spans), Decimal(str(totals.get("rate"))))
     if (figures["hours"], figures["amount"]) != (totals.get("hours"), totals.get("amount")):
         raise EvidencePackError(
             f"the timeline now gives {figures['hours']} h / {figures['amount']}, the invoice "
@@ -233,7 +238,7 @@ def _artifact_file(
 def _verifier_files() -> dict[str, bytes]:
     """The verifier, copied verbatim from this source tree (side by side in ``verify/``)."""
     src = Path(mimolo.__file__).resolve().parent.parent
-    modules = (*chain_verify.STANDALONE_MODULES, "mimolo/evidence/verify_pack.py")
+    modules = (*chain_verify.STANDALONE_MODULES, *PACK_MODULES)
     return {f"verify/{Path(m).name}": (src / m).read_bytes() for m in modules}
 
 

@@ -1,8 +1,9 @@
 """Verify a MiMoLo evidence pack on any machine: the standard library and ``cryptography``.
 
 Run as ``python3 verify_pack.py PACK.zip`` (or on an extracted pack directory). Evidence
-packs ship this file verbatim in ``verify/`` beside ``verify.py`` and ``chain.py``; it
-checks, independently of MiMoLo:
+packs ship this file verbatim in ``verify/`` beside ``pack_open.py``, ``pack_figures.py``
+and the chain verifier's modules (``verify.py``, ``chain.py``, ...); it checks,
+independently of MiMoLo:
 
 1. every member's SHA-256 against ``manifest.json`` (and that nothing is added or missing);
 2. the hash chain and the signed checkpoints of the pack's ledger days (``verify.py``);
@@ -20,224 +21,40 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shutil
-import stat
 import sys
 import tempfile
-import zipfile
-import zlib
-from datetime import date, datetime, timedelta, timezone
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 try:
     from mimolo.evidence import verify as chain_verify
+    from mimolo.evidence.pack_figures import (
+        activity_span,
+        day_seconds,
+        derive_segment,
+        invoice_figures,
+        parse_time,
+    )
+    from mimolo.evidence.pack_open import extract, member_files, pdf_invoice_totals
     from mimolo.protocol import chain
-except ImportError:  # standalone, beside verify.py and chain.py in an evidence pack
+except ImportError:  # standalone, beside the other verifier modules in an evidence pack
     sys.dont_write_bytecode = True  # leave an extracted pack as it was
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import chain  # type: ignore[no-redef,import-not-found]
     import verify as chain_verify  # type: ignore[no-redef,import-not-found]
-
-UTC = timezone.utc  # noqa: UP017 (kept for Pythons before 3.11)
-PACK_VERSION = 1
-TOTALS_MARKER = "mimolo_invoice"
-MAX_MEMBERS = 5000
-MAX_MEMBER_BYTES = 512 * 1024 * 1024
-MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024
-MAX_RATIO = 200  # uncompressed / compressed, for members over 1 MiB
-MAX_PDF_STREAM_BYTES = 1024 * 1024
-CENT = Decimal("0.01")
-_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,199}")
-
-
-# ---- opening a pack safely ------------------------------------------------------------
-
-
-def _safe_name(name: str) -> bool:
-    parts = name.split("/")
-    return len(parts) <= 8 and all(_NAME.fullmatch(p) and p not in (".", "..") for p in parts)
-
-
-def extract(pack: Path, into: Path, limits: dict[str, int] | None = None) -> None:
-    """Copy the members of ``pack`` under ``into``; ValueError for any unsafe member."""
-    caps = {"members": MAX_MEMBERS, "member": MAX_MEMBER_BYTES, "total": MAX_TOTAL_BYTES}
-    caps.update(limits or {})
-    try:
-        archive = zipfile.ZipFile(pack)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ValueError(f"{pack}: not a readable zip ({exc})") from None
-    with archive:
-        infos = [i for i in archive.infolist() if not i.filename.endswith("/")]
-        if len(infos) > caps["members"]:
-            raise ValueError(f"{len(infos)} members (at most {caps['members']} are accepted)")
-        names: set[str] = set()
-        total = 0
-        for info in infos:
-            name = info.filename
-            if not _safe_name(name) or name in names:
-                raise ValueError(f"refused member name {name!r} (absolute, '..' or repeated)")
-            if stat.S_ISLNK(info.external_attr >> 16):
-                raise ValueError(f"refused member {name!r}: a symbolic link")
-            names.add(name)
-            if info.file_size > caps["member"]:
-                raise ValueError(
-                    f"member {name!r} is {info.file_size} bytes (cap {caps['member']})"
-                )
-            ratio = info.file_size / max(1, info.compress_size)
-            if info.file_size > 1024 * 1024 and ratio > MAX_RATIO:
-                raise ValueError(f"member {name!r} expands {ratio:.0f}x: refused as a zip bomb")
-            total += info.file_size
-            if total > caps["total"]:
-                raise ValueError(f"the members add up to over {caps['total']} bytes")
-        for info in infos:
-            target = into.joinpath(*info.filename.split("/"))
-            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            copied = 0
-            with archive.open(info) as src, open(target, "xb") as dst:
-                target.chmod(0o600)
-                while chunk := src.read(1024 * 1024):
-                    copied += len(chunk)
-                    if copied > info.file_size:
-                        raise ValueError(f"member {info.filename!r} is longer than it claims")
-                    dst.write(chunk)
-
-
-def member_files(root: Path) -> dict[str, Path]:
-    """Every regular file under ``root`` by its ``/``-joined relative name (no symlinks;
-    Python's own ``__pycache__`` of an extracted verifier is not a member)."""
-    out: dict[str, Path] = {}
-    for path in sorted(root.rglob("*")):
-        if "__pycache__" in path.relative_to(root).parts:
-            continue
-        if path.is_symlink():
-            raise ValueError(f"refused {path}: a symbolic link")
-        if path.is_file():
-            out["/".join(path.relative_to(root).parts)] = path
-    return out
-
-
-# ---- the invoice's own figures, read from its PDF --------------------------------------
-
-_STREAM = re.compile(rb"/Length\s+(\d+)\s*(?:/|>>)")
-
-
-def pdf_invoice_totals(pdf: bytes) -> dict[str, Any]:
-    """The JSON an invoice PDF embeds with its totals; ValueError when it has none (or two)."""
-    found: list[dict[str, Any]] = []
-    for marker in re.finditer(rb"/Type\s*/EmbeddedFile\b", pdf):
-        start = pdf.rfind(b" obj", 0, marker.start())
-        head_end = pdf.find(b"stream", marker.end())
-        if start < 0 or head_end < 0 or b"endobj" in pdf[marker.end() : head_end]:
-            continue
-        head = pdf[start:head_end]
-        length = _STREAM.search(head)
-        if length is None or b"/FlateDecode" not in head:
-            continue
-        begin = head_end + 6
-        begin += 2 if pdf[begin : begin + 2] == b"\r\n" else 1
-        raw = pdf[begin : begin + int(length.group(1))]
-        inflate = zlib.decompressobj()
-        try:
-            data = inflate.decompress(raw, MAX_PDF_STREAM_BYTES)
-            doc = json.loads(data) if not inflate.unconsumed_tail else None
-        except (zlib.error, ValueError):
-            continue
-        if isinstance(doc, dict) and TOTALS_MARKER in doc:
-            found.append(doc)
-    if len(found) != 1:
-        raise ValueError(f"the PDF embeds {len(found)} MiMoLo invoice totals (expected one)")
-    return found[0]
-
-
-# ---- re-deriving the figures from the records ------------------------------------------
-
-
-def _time(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not a time")
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _epoch(value: Any) -> float:
-    return _time(value).timestamp()
-
-
-def activity_span(line: dict[str, Any], policy: dict[str, Any]) -> tuple[float, float, str | None]:
-    """``(start, end, client)`` of a record that marks activity; ValueError if it does not."""
-    summary = line.get("record")
-    if not isinstance(summary, dict) or summary.get("type") != "summary":
-        raise ValueError("not a summary record")
-    data: dict[str, Any] = summary["data"] if isinstance(summary.get("data"), dict) else {}
-    signal = data.get("activity_signal")
-    if not isinstance(signal, dict) or signal.get("keep_alive") is not True:
-        raise ValueError("no activity_signal with keep_alive true")
-    active = policy.get("active_instances")
-    if active is None and signal.get("mode") != "active":
-        raise ValueError("its activity_signal is not active")
-    if active is not None and line.get("instance_id") not in active:
-        raise ValueError("its instance is not one the policy counts as active")
-    window = data.get("window")
-    if isinstance(window, dict):
-        start, end = _epoch(window.get("start")), _epoch(window.get("end"))
-    else:
-        start = end = _epoch(summary.get("timestamp"))
-    if end < start:
-        raise ValueError("its window ends before it starts")
-    client = data.get("client_id") or policy.get("client_of_instance", {}).get(
-        line.get("instance_id")
+    from pack_figures import (  # type: ignore[no-redef,import-not-found]
+        activity_span,
+        day_seconds,
+        derive_segment,
+        invoice_figures,
+        parse_time,
     )
-    return start, end, client if isinstance(client, str) else None
+    from pack_open import extract, member_files, pdf_invoice_totals  # type: ignore[no-redef,import-not-found]
 
-
-def derive_segment(
-    spans: list[tuple[float, float]], cooldown_s: float, lo: float, hi: float
-) -> tuple[datetime, datetime]:
-    """One segment from its activity spans: each must start within the cooldown of the
-    running end; the segment ends at its last activity, clipped to ``[lo, hi]``."""
-    spans = sorted(spans)
-    end = spans[0][1]
-    for start, stop in spans[1:]:
-        if start - end > cooldown_s:
-            raise ValueError("its records are more than the cooldown apart (two segments)")
-        end = max(end, stop)
-    first = datetime.fromtimestamp(max(spans[0][0], lo), UTC)
-    return first, datetime.fromtimestamp(min(end, hi), UTC)
-
-
-def day_seconds(segments: list[tuple[datetime, datetime]]) -> dict[date, float]:
-    """Seconds of work per UTC day (a segment crossing midnight is split at it)."""
-    out: dict[date, float] = {}
-    for start, end in sorted(segments):
-        a, b = start.timestamp(), end.timestamp()
-        pieces: list[tuple[date, float]] = []
-        index = int(a // 86400)
-        while True:
-            day_end = (index + 1) * 86400.0
-            pieces.append((date(1970, 1, 1) + timedelta(days=index), max(0.0, min(b, day_end) - a)))
-            if b <= day_end:
-                break
-            a, index = day_end, index + 1
-        if len(pieces) == 1:
-            pieces = [(pieces[0][0], (end - start).total_seconds())]
-        for day, seconds in pieces:
-            out[day] = out.get(day, 0.0) + seconds
-    return out
-
-
-def invoice_figures(days: dict[date, float], rate: Decimal) -> dict[str, Any]:
-    """Hours per day to 0.01 h (half up), amounts to 0.01, and their sums."""
-    lines = []
-    for day, seconds in sorted(days.items()):
-        hours = (Decimal(repr(seconds)) / 3600).quantize(CENT, rounding=ROUND_HALF_UP)
-        amount = (hours * rate).quantize(CENT, rounding=ROUND_HALF_UP)
-        lines.append({"day": day.isoformat(), "hours": str(hours), "amount": str(amount)})
-    hours_sum = sum((Decimal(x["hours"]) for x in lines), Decimal("0.00"))
-    amount_sum = sum((Decimal(x["amount"]) for x in lines), Decimal("0.00"))
-    return {"hours": str(hours_sum), "amount": str(amount_sum), "lines": lines}
+PACK_VERSION = 1
 
 
 # ---- the checks -----------------------------------------------------------------------
@@ -301,7 +118,7 @@ def check_segments(
     invoice, policy = manifest.get("invoice", {}), manifest.get("policy", {})
     try:
         segments = json.loads((root / "segments.json").read_bytes())["segments"]
-        lo, hi = _epoch(invoice["from"]), _epoch(invoice["to"])
+        lo, hi = parse_time(invoice["from"]).timestamp(), parse_time(invoice["to"]).timestamp()
         cooldown, rate = float(policy["cooldown_s"]), Decimal(str(invoice["rate"]))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         out.add(f"segments.json / manifest: unreadable ({exc!r})")
@@ -344,7 +161,9 @@ def check_segments(
         derived.append((start_at, end_at))
         claimed = (seg.get("start"), seg.get("end"), seg.get("duration_s"))
         duration = (end_at - start_at).total_seconds()
-        if (_time(claimed[0]), _time(claimed[1])) != (start_at, end_at) or claimed[2] != duration:
+        if (parse_time(claimed[0]), parse_time(claimed[1])) != (start_at, end_at) or claimed[
+            2
+        ] != duration:
             out.add(f"{where}: the records give {start_at.isoformat()} to {end_at.isoformat()} "
                     f"({duration} s), the pack says {claimed[1]} ({claimed[2]} s)")  # fmt: skip
     return invoice_figures(day_seconds(derived), rate)
