@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 from rich.console import Console
@@ -14,10 +15,18 @@ from rich.table import Table
 from mimolo.cli.timeline import print_warnings, resolve_window
 from mimolo.dataroot import DataRoot
 from mimolo.errors import MimoloError
+from mimolo.evidence.pack import PackSource, build_pack, default_pack_path, write_pack
+from mimolo.operations.host_key import host_public_key_path
 from mimolo.reports.params import FORMATS
 from mimolo.reports.runner import DEFAULT_TIMEOUT_S, run_report_sync
 from mimolo.reports.templates import copy_templates, list_templates
-from mimolo.timeline import cache_for, policy_from_config, timeline_for
+from mimolo.timeline import (
+    Segment,
+    TimelinePolicy,
+    cache_for,
+    policy_from_config,
+    timeline_for,
+)
 from mimolo.timeline.models import DEFAULT_COOLDOWN_S
 
 _F = Callable[..., Any]
@@ -69,7 +78,18 @@ def _common(kind: str) -> Callable[[_F], _F]:
     return wrap
 
 
-def _generate(kind: str, opts: dict[str, Any], extra: dict[str, Any]) -> None:
+class _Generated(NamedTuple):
+    """What a finished report was made from (an evidence pack needs all of it)."""
+
+    root: DataRoot
+    path: Path
+    segments: list[Segment]
+    policy: TimelinePolicy
+    window: tuple[datetime, datetime]
+    client_id: str | None
+
+
+def _generate(kind: str, opts: dict[str, Any], extra: dict[str, Any]) -> _Generated:
     console = Console()
     begin, stop = resolve_window(opts["start"], opts["end"])
     root = DataRoot.resolve(opts["data_dir"])
@@ -112,6 +132,35 @@ def _generate(kind: str, opts: dict[str, Any], extra: dict[str, Any]) -> None:
         f"Wrote {result.path} ({result.mime}, {result.bytes} bytes, sha256 {result.sha256[:12]}…): "
         f"{len(timeline.segments)} segments, {hours:.2f} h"
     )
+    return _Generated(
+        root, Path(result.path), timeline.segments, policy, (begin, stop), opts["client_id"]
+    )
+
+
+def _write_pack(done: _Generated, out: Path | None, with_artifacts: bool) -> None:
+    """The evidence pack of the invoice just generated (refused with the reason if the
+    evidence behind it does not verify)."""
+    target = out or default_pack_path(done.path)
+    try:
+        source = PackSource(
+            root=done.root,
+            public_key_pem=host_public_key_path(done.root).read_bytes(),
+            segments=done.segments,
+            policy=done.policy,
+            window=done.window,
+            client_id=done.client_id,
+            pdf=done.path.read_bytes(),
+            with_artifacts=with_artifacts,
+        )
+        write_pack(target, build_pack(source))
+    except FileNotFoundError as exc:
+        raise click.ClickException(f"no host key, so no evidence pack: {exc}") from exc
+    except MimoloError as exc:
+        raise click.ClickException(f"{exc} [{exc.code}]") from exc
+    Console().print(
+        f"Wrote evidence pack {target}; anyone can check it with "
+        f"`mimolo evidence pack-verify {target.name}` or its own verify/verify_pack.py"
+    )
 
 
 @click.group("report")
@@ -133,15 +182,35 @@ def timecard(**opts: Any) -> None:
 @click.option("--invoice-number", help="Invoice number (default: from the period and client).")
 @click.option("--bill-to", help="Who the invoice is addressed to (default: the client id).")
 @click.option("--issuer", help="Your name/address as printed on the invoice.")
+@click.option(
+    "--evidence-pack",
+    "evidence_pack",
+    metavar="[FILE]",
+    is_flag=False,
+    flag_value="-",
+    default=None,
+    help="Also write an evidence pack (zip) [default FILE: the invoice's name .evidence.zip].",
+)
+@click.option(
+    "--with-artifacts",
+    is_flag=True,
+    help="With --evidence-pack: include the artifact files themselves, not only their hashes.",
+)
 def invoice(
     rate: str,
     currency: str,
     invoice_number: str | None,
     bill_to: str | None,
     issuer: str | None,
+    evidence_pack: str | None,
+    with_artifacts: bool,
     **opts: Any,
 ) -> None:
     """An invoice: hours per day times the hourly rate (PDF or HTML)."""
+    if evidence_pack is not None and opts["fmt"] != "pdf":
+        raise click.BadParameter("an evidence pack needs the PDF invoice", param_hint="--format")
+    if with_artifacts and evidence_pack is None:
+        raise click.BadParameter("needs --evidence-pack", param_hint="--with-artifacts")
     extra = {
         "rate": rate,
         "currency": currency.upper(),
@@ -149,7 +218,9 @@ def invoice(
         "bill_to": bill_to,
         "issuer": issuer,
     }
-    _generate("invoice", opts, extra)
+    done = _generate("invoice", opts, extra)
+    if evidence_pack is not None:
+        _write_pack(done, None if evidence_pack == "-" else Path(evidence_pack), with_artifacts)
 
 
 @report.command("csv")
