@@ -144,3 +144,21 @@ def anchor_cmd(data_dir: Path | None) -> None:
 
 
 __all__ = ["evidence"]
+
+
+@evidence.command("pack-verify")
+@click.argument("pack", type=click.Path(exists=True, path_type=Path))
+def pack_verify_cmd(pack: Path) -> None:
+    """Check an evidence pack (zip or extracted folder) as its own verifier would; exit 1 if
+    anything differs."""
+    from mimolo.evidence.verify_pack import verify_pack
+
+    try:
+        outcome = verify_pack(pack)
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(f"refused: {exc}") from exc
+    for problem in outcome.problems:
+        click.echo(f"DIFFERS: {problem}")
+    click.echo(("OK: " if outcome.ok else "FAILED: ") + outcome.summary)
+    if not outcome.ok:
+        raise SystemExit(1)
