@@ -9,6 +9,8 @@ the agent retries with backoff.
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import socket
 from typing import Any, Final
 
@@ -20,6 +22,7 @@ from mimolo.agents.desktop_activity.backends import MAX_TITLE_READ, Sample
 from mimolo.errors import CaptureUnavailable
 
 _CACHE_WINDOWS: Final = 256  # windows whose application and executable are remembered
+_LOCAL_DISPLAY: Final = re.compile(r"(?:unix)?:(\d+)(?:\.\d+)?")
 _TITLE_LONGS: Final = MAX_TITLE_READ  # 32-bit units read: a UTF-8 title of 4096 characters
 
 
@@ -52,6 +55,10 @@ class X11Backend:
     @classmethod
     def open(cls, name: str) -> X11Backend:
         """Connect to display ``name``; raise ``CaptureUnavailable`` saying why not."""
+        local = _LOCAL_DISPLAY.fullmatch(name)
+        if local and not os.path.exists(f"/tmp/.X11-unix/X{local.group(1)}"):
+            # no server: say so without python-xlib's socket attempts (and their leaks)
+            raise CaptureUnavailable(f"cannot open X display {name}: no X server socket")
         try:
             return cls(display.Display(name))
         except (error.DisplayError, error.ConnectionClosedError, OSError) as exc:
