@@ -39,6 +39,7 @@ class ClientFolderActivityAgent(BaseAgent):
     params: ClassVar[tuple[Param, ...]] = PARAMS
     sample_interval_s: ClassVar[float | None] = 1.0
     capabilities: ClassVar[tuple[str, ...]] = ("widget",)
+    CAPTURES: ClassVar[bool] = True  # paths are identifying: honour the capture pause
 
     def __init__(
         self,
@@ -63,6 +64,7 @@ class ClientFolderActivityAgent(BaseAgent):
             samples_limit=int(self.config["emit_path_samples_limit"]),
         )
         self._recording = True
+        self._off_record = False  # a capture pause: changes are observed, never recorded
         self.watch_mode: WatchMode = "polling" if self.config["poll_fallback"] else "native"
         self.missing: list[str] = []
         self.watcher: FolderWatcher | None = None
@@ -105,6 +107,17 @@ class ClientFolderActivityAgent(BaseAgent):
         with self._lock:
             self._recording = True
 
+    def on_capture_paused(self, until: datetime | None) -> None:
+        """Report what came before the pause, then record no path until it ends."""
+        with self._lock:
+            self.coalescer.settle(self._wall(), force=True)
+            self._off_record = True
+        self.emit_summary_now()
+
+    def on_capture_resumed(self) -> None:
+        with self._lock:
+            self._off_record = False
+
     def on_shutdown(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
@@ -118,7 +131,7 @@ class ClientFolderActivityAgent(BaseAgent):
     def _on_batch(self, events: list[RawEvent]) -> None:
         with self._lock:
             for event in events:
-                if self._recording:
+                if self._recording and not self._off_record:
                     self.coalescer.feed(event)
                 else:
                     self.coalescer.observe_only(event)

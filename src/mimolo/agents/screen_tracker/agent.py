@@ -50,6 +50,7 @@ class ScreenTrackerAgent(BaseAgent):
     params: ClassVar[tuple[Param, ...]] = PARAMS
     sample_interval_s: ClassVar[float | None] = None
     capabilities: ClassVar[tuple[str, ...]] = ("widget", "artifacts")
+    CAPTURES: ClassVar[bool] = True  # no screenshot while capture is paused
 
     def __init__(self, config: dict[str, Any] | None = None, *, clock: Clock | None = None):
         super().__init__(config, clock=clock)
@@ -85,6 +86,13 @@ class ScreenTrackerAgent(BaseAgent):
 
     def on_resume_sampling(self) -> None:
         self.worker.paused = False
+        self.worker.request()
+
+    def on_capture_paused(self, until: datetime | None) -> None:
+        self.worker.off_record = True
+
+    def on_capture_resumed(self) -> None:
+        self.worker.off_record = False
         self.worker.request()
 
     def on_shutdown(self) -> None:

@@ -124,6 +124,7 @@ class CaptureWorker:
         self.on_result = on_result
         self.on_problem = on_problem
         self.paused = False
+        self.off_record = False  # a capture pause: no screenshot at all
         self.failures = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -154,7 +155,7 @@ class CaptureWorker:
             self._wake.clear()
             if self._stop.is_set():
                 break
-            if self.paused:
+            if self.paused or self.off_record:
                 delay = self.interval_s
                 continue
             try:
