@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mimolo.control.chain_status import day_chain
 from mimolo.control.context import control_state, render
 from mimolo.control.evidence_reader import RawRecord, read_raw_evidence
 from mimolo.control.timeline_source import load_policy
@@ -84,6 +86,7 @@ async def evidence(request: Request) -> Response:
     )
     good = [r for r in page.records if not r.torn]
     policy, _ = load_policy(control_state(request).data_root)
+    chain = await asyncio.to_thread(day_chain, control_state(request).data_root, day)
     return render(
         request,
         "evidence.html",
@@ -98,6 +101,7 @@ async def evidence(request: Request) -> Response:
         files=page.files,
         truncated=page.truncated,
         segments=derived_segments(good, start, end, policy),
+        chain=chain,
         cooldown_min=round(policy.cooldown_s / 60),
         instances=sorted({r.instance_id for r in good}),
         prev_day=(day - timedelta(days=1)).isoformat(),
