@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from mimolo.control.context import control_state, render
 from mimolo.control.forms import read_form
+from mimolo.control.report_packs import pack_eligible, run_pack_job
 from mimolo.control.report_runner import REPORT_KINDS, ReportRequest, list_reports, run_report_job
 from mimolo.control.responses import json_error, json_ok, refusal_response
 from mimolo.control.timeline_source import load_timeline
@@ -87,13 +88,16 @@ async def reports_page(request: Request) -> Response:
         start=first.isoformat(),
         end=today.isoformat(),
         existing=list_reports(state.data_root),
+        pack_eligible=pack_eligible,
     )
 
 
 async def reports_fragment(request: Request) -> Response:
     """``GET /fragments/reports``: the recent reports list (refreshed by ``app.js``)."""
     existing = list_reports(control_state(request).data_root)
-    return render(request, "_reports_list.html", "reports", existing=existing)
+    return render(
+        request, "_reports_list.html", "reports", existing=existing, pack_eligible=pack_eligible
+    )
 
 
 async def start_report(request: Request) -> Response:
@@ -101,6 +105,17 @@ async def start_report(request: Request) -> Response:
     state = control_state(request)
     report = parse_report_form(await read_form(request))
     job = state.jobs.submit(lambda progress: run_report_job(state.data_root, report, progress))
+    return json_ok(job_id=job.job_id)
+
+
+async def start_pack(request: Request) -> Response:
+    """``POST /api/reports/pack`` (``name``: an invoice in the reports folder): a pack job."""
+    state = control_state(request)
+    name = (await read_form(request)).get("name", "")
+    path = safe_report_path(state.data_root.reports_dir, name) if pack_eligible(name) else None
+    if path is None:
+        raise ConfigError("not a generated invoice in the reports folder", field="_form")
+    job = state.jobs.submit(lambda progress: run_pack_job(state.data_root, path, progress))
     return json_ok(job_id=job.job_id)
 
 
@@ -152,6 +167,7 @@ routes = [
     Route("/reports", reports_page),
     Route("/fragments/reports", reports_fragment),
     Route("/api/reports", start_report, methods=["POST"]),
+    Route("/api/reports/pack", start_pack, methods=["POST"]),
     Route("/api/reports/{job_id}", report_status),
     Route("/reports/download/{name}", download),
 ]
