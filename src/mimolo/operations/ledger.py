@@ -20,8 +20,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import socket
-import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -44,6 +44,24 @@ class LedgerRecovery(msgspec.Struct, frozen=True):
     last_seq: int
     quarantined: list[str]
     last_hash: str = ZERO_HASH
+
+
+class _RecordIds:
+    """Random 128-bit record ids (32 hex), drawn from a pooled ``os.urandom`` (one
+    syscall per 512 ids: ``uuid4`` was a tenth of the ingest path's cost)."""
+
+    _POOL = 512 * 16
+
+    def __init__(self) -> None:
+        self._pool = b""
+        self._at = 0
+
+    def next(self) -> str:
+        if self._at >= len(self._pool):
+            self._pool, self._at = os.urandom(self._POOL), 0
+        at = self._at
+        self._at = at + 16
+        return self._pool[at : at + 16].hex()
 
 
 class _SeqOnly(msgspec.Struct):
@@ -86,6 +104,7 @@ class Ledger:
         self._written_seq = 0  # seq of the last record written (not yet necessarily synced)
         self.durable_seq = 0  # seq of the last record written and fsynced
         self._hash = ZERO_HASH  # hash of the last record appended
+        self._ids = _RecordIds()
         self._day: date | None = None  # day file of the last record appended
         self._closing: list[tuple[date, int, str]] = []  # days to seal once durable
         self._checkpoints = (
@@ -177,7 +196,7 @@ class Ledger:
         self._seq += 1
         body = wrap_summary(
             seq=self._seq,
-            record_id=uuid.uuid4().hex,
+            record_id=self._ids.next(),
             received_at=received_at,
             plugin_id=plugin_id,
             instance_id=instance_id,

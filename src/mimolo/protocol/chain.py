@@ -31,6 +31,7 @@ CHECKPOINT_KINDS = ("chain_start", "chain_resume", "day_close", "shutdown")
 _PREV = b',"prev":"'
 _HASH = b'","hash":"'
 _END = b'"}'
+_END_NL = b'"}\n'
 TAIL_LEN = len(_PREV) + 64 + len(_HASH) + 64 + len(_END)
 _SEQ = b'{"seq":'
 _DIGEST = b',"digest":"'
@@ -61,14 +62,13 @@ def link_hash(prev: str, digest: bytes) -> str:
 
 
 def chain_line(body: bytes, prev: str) -> tuple[bytes, str]:
-    """The chained ledger line (newline-terminated) for ``body`` and its hash."""
-    body = body.rstrip(b"\r\n")
-    if not body.endswith(b"}"):
+    """The chained ledger line (newline-terminated) for ``body`` and its hash (on the
+    ingest path: one call per record)."""
+    obj = body[:-1] if body.endswith(b"}\n") else body.rstrip(b"\r\n")
+    if not obj.endswith(b"}"):
         raise ValueError("a ledger body is a JSON object")
-    digest = hashlib.sha256(body).digest()
-    hashed = link_hash(prev, digest)
-    line = b"".join((body[:-1], _PREV, prev.encode(), _HASH, hashed.encode(), _END, b"\n"))
-    return line, hashed
+    hashed = hashlib.sha256(bytes.fromhex(prev) + hashlib.sha256(obj).digest()).hexdigest()
+    return b"".join((obj[:-1], _PREV, prev.encode(), _HASH, hashed.encode(), _END_NL)), hashed
 
 
 def redacted_line(link: Link) -> bytes:
