@@ -25,7 +25,19 @@ boundaries, report with context, keep running.
     ├── Dropped                    a control client stopped reading; the server drops it
     ├── LedgerError                evidence cannot be written or read
     ├── TrustError                 a package signature, allowlist or version check failed (403)
+    │   ├── SignatureMissing       a package carries no ``manifest.sig``
+    │   ├── SignatureInvalid       a signature does not verify over the canonical bytes
+    │   ├── KeyUntrusted           signed by a key this data root does not trust
+    │   ├── KeyInvalid             a key file is not an Ed25519 key (400)
+    │   ├── UnknownKey             no trusted key of that id (404)
+    │   ├── NotAllowlisted         release mode: the package is in no allowlist entry
+    │   ├── AllowlistHashMismatch  the allowlist names that version with another hash
+    │   ├── AllowlistInvalid       an allowlist document is malformed (400)
+    │   ├── AllowlistRollback      an allowlist version not above the highest seen (409)
+    │   └── PackageRollback        a version below the highest seen for that plugin (409)
     ├── PackageError               a package is malformed or hostile (400)
+    │   ├── ManifestInvalid        ``manifest.json`` does not validate; ``field`` says where
+    │   └── PackageUnreadable      not a zip, no manifest, or an entry over its size cap
     ├── ArtifactError              an artifact token or path was refused (403; 404 if unknown)
     ├── WidgetError                a widget render/action failed (502)
     ├── ReportError                a reporter crashed, timed out or printed garbage
@@ -213,8 +225,92 @@ class TrustError(MimoloError):
     http_status = 403
 
 
+class SignatureMissing(TrustError):
+    """The package has no ``manifest.sig`` (release mode needs one)."""
+
+    code = "signature_missing"
+    http_status = 403
+
+
+class SignatureInvalid(TrustError):
+    """A signature is malformed or does not verify over the canonical bytes."""
+
+    code = "signature_invalid"
+    http_status = 403
+
+
+class KeyUntrusted(TrustError):
+    """Signed by a key that is not in this data root's ``trust/keys/``."""
+
+    code = "key_untrusted"
+    http_status = 403
+
+
+class KeyInvalid(TrustError):
+    """A key file or PEM is not an Ed25519 key of the expected kind."""
+
+    code = "key_invalid"
+    http_status = 400
+
+
+class UnknownKey(TrustError):
+    """No trusted key has that id."""
+
+    code = "unknown_key"
+    http_status = 404
+
+
+class NotAllowlisted(TrustError):
+    """Release mode: no allowlist entry names this ``(plugin_id, version)``."""
+
+    code = "not_allowlisted"
+    http_status = 403
+
+
+class AllowlistHashMismatch(TrustError):
+    """The allowlist names this version with another package hash."""
+
+    code = "allowlist_hash_mismatch"
+    http_status = 403
+
+
+class AllowlistInvalid(TrustError):
+    """An allowlist document is malformed (its fields, entries or encoding)."""
+
+    code = "allowlist_invalid"
+    http_status = 400
+
+
+class AllowlistRollback(TrustError):
+    """An allowlist whose version is not above the highest one accepted (TUF's rule)."""
+
+    code = "allowlist_rollback"
+    http_status = 409
+
+
+class PackageRollback(TrustError):
+    """A package version below the highest seen for its plugin (TUF's rule)."""
+
+    code = "package_rollback"
+    http_status = 409
+
+
 class PackageError(MimoloError):
     code = "package_invalid"
+    http_status = 400
+
+
+class ManifestInvalid(PackageError):
+    """``manifest.json`` does not validate; ``field`` names the field at fault."""
+
+    code = "manifest_invalid"
+    http_status = 400
+
+
+class PackageUnreadable(PackageError):
+    """Not a zip, no ``<plugin_id>/manifest.json``, or a manifest or sig over its cap."""
+
+    code = "package_unreadable"
     http_status = 400
 
 
@@ -282,6 +378,27 @@ CODES: Final[Mapping[str, ErrorCode]] = {
     "ledger_error": _code("evidence cannot be written or read", 500),
     "trust_error": _code("a package signature, allowlist or version check failed", 403),
     "package_invalid": _code("a package is malformed or hostile", 400),
+    # agent packages and trust
+    "signature_missing": _code("the package carries no signature", 403, ipc=True),
+    "signature_invalid": _code("a signature does not verify", 403, ipc=True),
+    "key_untrusted": _code("signed by a key this data root does not trust", 403, ipc=True),
+    "key_invalid": _code("not an Ed25519 key of the expected kind", 400, ipc=True),
+    "unknown_key": _code("no trusted key with that id", 404, ipc=True),
+    "not_allowlisted": _code("release mode: the package is in no allowlist entry", 403, ipc=True),
+    "allowlist_hash_mismatch": _code(
+        "the allowlist names that version with another package hash", 403, ipc=True
+    ),
+    "allowlist_invalid": _code("the allowlist document is malformed", 400, ipc=True),
+    "allowlist_rollback": _code(
+        "the allowlist version is not above the highest accepted", 409, ipc=True
+    ),
+    "package_rollback": _code(
+        "the package version is below the highest seen for its plugin", 409, ipc=True
+    ),
+    "manifest_invalid": _code("the package manifest does not validate (`field`)", 400, ipc=True),
+    "package_unreadable": _code(
+        "not a zip, no manifest, or a manifest entry over its cap", 400, ipc=True
+    ),
     "artifact_refused": _code("an artifact token or path was refused", 403),
     "widget_error": _code("a widget render or action failed", 502),
     "report_failed": _code("a report could not be produced", 500),
@@ -371,6 +488,9 @@ CODES: Final[Mapping[str, ErrorCode]] = {
 
 __all__ = [
     "CODES",
+    "AllowlistHashMismatch",
+    "AllowlistInvalid",
+    "AllowlistRollback",
     "AlreadyRunning",
     "ArtifactError",
     "CaptureTimeout",
@@ -386,16 +506,25 @@ __all__ = [
     "FormTooLarge",
     "InvalidField",
     "IpcError",
+    "KeyInvalid",
+    "KeyUntrusted",
     "LedgerError",
     "LineRejected",
+    "ManifestInvalid",
     "MimoloError",
+    "NotAllowlisted",
     "NotConnected",
     "NotRunning",
     "OperationsUnavailable",
     "PackageError",
+    "PackageRollback",
+    "PackageUnreadable",
     "ProtocolError",
     "RemoteError",
     "ReportError",
+    "SignatureInvalid",
+    "SignatureMissing",
     "TrustError",
+    "UnknownKey",
     "WidgetError",
 ]
