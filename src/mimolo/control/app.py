@@ -23,7 +23,15 @@ from mimolo.control.headers import SecurityHeadersMiddleware
 from mimolo.control.ops_link import OpsLink
 from mimolo.control.report_jobs import ReportJobs
 from mimolo.control.responses import refusal_response
-from mimolo.control.routes import dashboard, evidence, instances, logs, reports, timeline
+from mimolo.control.routes import (
+    capture,
+    dashboard,
+    evidence,
+    instances,
+    logs,
+    reports,
+    timeline,
+)
 from mimolo.dataroot import DataRoot
 from mimolo.errors import MimoloError
 
@@ -67,6 +75,7 @@ def create_app(
     app = Starlette(
         routes=[
             *dashboard.routes,
+            *capture.routes,
             *instances.routes,
             *logs.routes,
             *evidence.routes,

@@ -12,6 +12,7 @@ from starlette.routing import Route
 from mimolo.control import ops_data
 from mimolo.control.context import control_state, render
 from mimolo.control.responses import json_error, json_ok
+from mimolo.control.routes.capture import capture_context
 from mimolo.errors import IpcError
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ async def _templates(request: Request) -> list[ops_data.TemplateInfo]:
 
 async def dashboard(request: Request) -> Response:
     """``GET /``: cards, start/stop all, add an instance from a template."""
-    context = await _cards_context(request)
+    context = await _cards_context(request) | await capture_context(request)
     return render(
         request, "dashboard.html", "dashboard", templates=await _templates(request), **context
     )

@@ -12,8 +12,10 @@ from starlette.routing import Route
 from mimolo.control.app_lanes_view import load_app_lanes
 from mimolo.control.context import control_state, render
 from mimolo.control.routes.evidence import parse_day
+from mimolo.control.svg_pauses import render_paused_band
 from mimolo.control.svg_timeline import GroupBy, build_lanes, render_timeline_svg
 from mimolo.control.timeline_source import load_timeline
+from mimolo.timeline.pauses import paused_spans, read_capture_audits
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,8 @@ async def timeline(request: Request) -> Response:
     result = load_timeline(state.data_root, start, end, group_by_client=group == "client")
     step = timedelta(days=7 if view == "week" else 1)
     lanes = build_lanes(result.timeline.segments, group)
+    audits = read_capture_audits(state.data_root, start, end)
+    pauses = paused_spans(audits, start, end, now=datetime.now(UTC))
     return render(
         request,
         "timeline.html",
@@ -59,6 +63,8 @@ async def timeline(request: Request) -> Response:
         total_s=result.timeline.total_s,
         warnings=result.warnings,
         apps=apps,
+        pauses=pauses,
+        paused_svg=render_paused_band(pauses, start, end),
         app_lanes=load_app_lanes(state.data_root, start, end) if apps else None,
     )
 

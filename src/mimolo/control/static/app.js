@@ -159,6 +159,7 @@
         if (data.ok) {
           toast(data.message, false);
           if (data.redirect) window.location.assign(data.redirect);
+          else refreshLive();
         }
       } finally {
         if (submit) submit.disabled = !opsAvailable;
