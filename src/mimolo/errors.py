@@ -42,6 +42,17 @@ boundaries, report with context, keep running.
     ├── WidgetError                a widget render/action failed (502)
     ├── ReportError                a reporter crashed, timed out or printed garbage
     ├── EvidencePackError          an evidence pack cannot be built (or would not verify)
+    ├── UnsafeArchiveError         a zip is unreadable or hostile (safe_zip) (400)
+    │   ├── UnsafeArchivePath      absolute, ``..``, empty or odd path components
+    │   ├── ArchiveEntryType       a symlink, hard link, device, encrypted or odd entry
+    │   ├── ArchiveDuplicateEntry  a name twice (also after case folding), or file-vs-dir
+    │   ├── ArchiveTooLarge        an entry or the total over its cap (413)
+    │   ├── ArchiveBomb            expands past the compression-ratio cap (413)
+    │   ├── ArchiveUnexpectedEntry a name not in the allowed set
+    │   └── ArchiveHashMismatch    an entry's bytes are not the expected sha256/size
+    ├── ArchiveError               an artifact archive cannot be made, read or restored
+    │   └── ArchiveDiskFull        the disk filled while archiving (nothing kept) (507)
+    ├── PurgeRefused               an artifact purge refused (plan unknown/expired, ...)
     └── CaptureUnavailable         the screen (or window) cannot be captured right now (503)
         └── CaptureTimeout         an external capture call did not answer in time (504)
 
@@ -336,6 +347,83 @@ class EvidencePackError(MimoloError):
     http_status = 500
 
 
+class UnsafeArchiveError(MimoloError):
+    """A zip that is unreadable or hostile; each kind of hostility has its own subclass."""
+
+    code = "archive_invalid"
+    http_status = 400
+
+
+class UnsafeArchivePath(UnsafeArchiveError):
+    """An entry name that is absolute, traverses, or has empty or odd components."""
+
+    code = "unsafe_archive_path"
+    http_status = 400
+
+
+class ArchiveEntryType(UnsafeArchiveError):
+    """An entry that is not a plain file or directory (link, device, encrypted, odd method)."""
+
+    code = "archive_entry_type"
+    http_status = 400
+
+
+class ArchiveDuplicateEntry(UnsafeArchiveError):
+    """A name that occurs twice (also after case folding) or is both a file and a folder."""
+
+    code = "archive_duplicate_entry"
+    http_status = 400
+
+
+class ArchiveTooLarge(UnsafeArchiveError):
+    """Too many entries, an entry over the per-entry cap, or a total over the total cap."""
+
+    code = "archive_too_large"
+    http_status = 413
+
+
+class ArchiveBomb(UnsafeArchiveError):
+    """An entry that expands past the compression-ratio cap (counted while streaming)."""
+
+    code = "archive_bomb"
+    http_status = 413
+
+
+class ArchiveUnexpectedEntry(UnsafeArchiveError):
+    """An entry whose name is not in the set the caller allows."""
+
+    code = "archive_unexpected_entry"
+    http_status = 400
+
+
+class ArchiveHashMismatch(UnsafeArchiveError):
+    """An entry whose bytes are not the expected sha256 and size (or fail their CRC)."""
+
+    code = "archive_hash_mismatch"
+    http_status = 400
+
+
+class ArchiveError(MimoloError):
+    """An artifact archive cannot be made, read or restored (its own file, not the input)."""
+
+    code = "archive_failed"
+    http_status = 500
+
+
+class ArchiveDiskFull(ArchiveError):
+    """The disk filled while writing an archive; the partial file was removed."""
+
+    code = "archive_disk_full"
+    http_status = 507
+
+
+class PurgeRefused(MimoloError):
+    """An artifact purge that may not run: the raise names why (``purge_plan_expired``…)."""
+
+    code = "purge_refused"
+    http_status = 409
+
+
 class CaptureUnavailable(MimoloError):
     """The screen (or window) cannot be captured right now; the message says why."""
 
@@ -480,6 +568,43 @@ CODES: Final[Mapping[str, ErrorCode]] = {
     ),
     "pack_does_not_verify": _code("the evidence behind the invoice does not verify", 409),
     "pack_unchained": _code("a record of the invoice predates the hash chain", 409),
+    # artifacts: safe zip reading, archives, restore, purge
+    "archive_invalid": _code("the file is not a readable zip archive", 400, ipc=True),
+    "unsafe_archive_path": _code(
+        "an archive entry's path is absolute, traverses or has odd components", 400, ipc=True
+    ),
+    "archive_entry_type": _code(
+        "an archive entry is a link, device, encrypted or otherwise not a plain file",
+        400,
+        ipc=True,
+    ),
+    "archive_duplicate_entry": _code(
+        "an archive names a file twice (also after case folding)", 400, ipc=True
+    ),
+    "archive_too_large": _code("an archive entry or its total is over the cap", 413, ipc=True),
+    "archive_bomb": _code("an archive entry expands past the compression-ratio cap", 413, ipc=True),
+    "archive_unexpected_entry": _code(
+        "an archive holds an entry that is not in its manifest", 400, ipc=True
+    ),
+    "archive_hash_mismatch": _code(
+        "an archive entry's bytes do not match their expected sha256", 400, ipc=True
+    ),
+    "archive_failed": _code("an artifact archive could not be written or read", 500, ipc=True),
+    "archive_disk_full": _code(
+        "the disk filled while archiving; the partial archive was removed", 507, ipc=True
+    ),
+    "archive_unknown": _code("no archive with that id for the instance", 404, ipc=True),
+    "archive_wrong_instance": _code("the archive belongs to another instance", 400, ipc=True),
+    "purge_refused": _code("the purge may not run", 409, ipc=True),
+    "purge_plan_unknown": _code("no live purge plan with that id (or it was used)", 404, ipc=True),
+    "purge_plan_expired": _code("the purge plan has expired; make a new one", 410, ipc=True),
+    "purge_not_confirmed": _code("a purge needs `confirm: true`", 400, ipc=True),
+    "archive_decision_required": _code(
+        "a purge needs an archive decision (create, use existing or decline)", 400, ipc=True
+    ),
+    "archive_not_covering": _code(
+        "the chosen archive does not hold every file of the plan", 409, ipc=True
+    ),
     # Control's own answers
     "unknown_action": _code("no Control action of that name", 404),
     "unknown_job": _code("no report job with that id", 404),
@@ -492,6 +617,14 @@ __all__ = [
     "AllowlistInvalid",
     "AllowlistRollback",
     "AlreadyRunning",
+    "ArchiveBomb",
+    "ArchiveDiskFull",
+    "ArchiveDuplicateEntry",
+    "ArchiveEntryType",
+    "ArchiveError",
+    "ArchiveHashMismatch",
+    "ArchiveTooLarge",
+    "ArchiveUnexpectedEntry",
     "ArtifactError",
     "CaptureTimeout",
     "CaptureUnavailable",
@@ -520,11 +653,14 @@ __all__ = [
     "PackageRollback",
     "PackageUnreadable",
     "ProtocolError",
+    "PurgeRefused",
     "RemoteError",
     "ReportError",
     "SignatureInvalid",
     "SignatureMissing",
     "TrustError",
     "UnknownKey",
+    "UnsafeArchiveError",
+    "UnsafeArchivePath",
     "WidgetError",
 ]
