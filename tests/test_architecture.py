@@ -17,7 +17,13 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "mimolo"
 # Lowest first. A module may import from its own layer and any layer below it.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("mimolo", "mimolo.errors", "mimolo.slugs", "mimolo.backoff", "mimolo.process_group"),
-    ("mimolo.protocol", "mimolo.dataroot", "mimolo.artifact_files", "mimolo.packages"),
+    (
+        "mimolo.protocol",
+        "mimolo.dataroot",
+        "mimolo.artifact_files",
+        "mimolo.packages",
+        "mimolo.safe_zip",
+    ),
     ("mimolo.sdk", "mimolo.ipc", "mimolo.timeline", "mimolo.evidence"),
     ("mimolo.agents", "mimolo.reports"),
     ("mimolo.operations",),
