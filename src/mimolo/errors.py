@@ -53,6 +53,7 @@ boundaries, report with context, keep running.
     ├── ArchiveError               an artifact archive cannot be made, read or restored
     │   └── ArchiveDiskFull        the disk filled while archiving (nothing kept) (507)
     ├── PurgeRefused               an artifact purge refused (plan unknown/expired, ...)
+    ├── BackupError                a whole-root backup or restore refused or failed
     └── CaptureUnavailable         the screen (or window) cannot be captured right now (503)
         └── CaptureTimeout         an external capture call did not answer in time (504)
 
@@ -424,6 +425,13 @@ class PurgeRefused(MimoloError):
     http_status = 409
 
 
+class BackupError(MimoloError):
+    """A whole-root backup or restore that cannot run (the raise names why) or failed."""
+
+    code = "backup_failed"
+    http_status = 500
+
+
 class CaptureUnavailable(MimoloError):
     """The screen (or window) cannot be captured right now; the message says why."""
 
@@ -605,6 +613,16 @@ CODES: Final[Mapping[str, ErrorCode]] = {
     "archive_not_covering": _code(
         "the chosen archive does not hold every file of the plan", 409, ipc=True
     ),
+    # whole data root backup and restore
+    "backup_failed": _code("a backup or restore failed", 500),
+    "backup_source_missing": _code("the data root to back up does not exist", 404),
+    "backup_destination_exists": _code("the backup file already exists (never overwritten)", 409),
+    "backup_inside_root": _code("the backup file would be inside the data root it copies", 400),
+    "backup_invalid": _code("the file is not a MiMoLo backup (manifest missing or wrong)", 400),
+    "restore_target_not_empty": _code("a restore goes only into an empty or absent folder", 409),
+    "backup_does_not_verify": _code(
+        "the restored evidence does not verify as the backup's manifest says it did", 409
+    ),
     # Control's own answers
     "unknown_action": _code("no Control action of that name", 404),
     "unknown_job": _code("no report job with that id", 404),
@@ -617,6 +635,7 @@ __all__ = [
     "AllowlistInvalid",
     "AllowlistRollback",
     "AlreadyRunning",
+    "BackupError",
     "ArchiveBomb",
     "ArchiveDiskFull",
     "ArchiveDuplicateEntry",
