@@ -2,7 +2,8 @@
 
 ``runtime``: ping, status, shutdown, diagnostics. ``agents``: runtime states and the
 lifecycle. ``instances``: templates and provisioning. ``widgets``: widget frames, actions
-and artifact tokens. ``capture``: the off-the-record pause.
+and artifact tokens. ``capture``: the off-the-record pause. ``trust``: the trust policy and
+the mutations of ``trust/`` (keys, the signed allowlist).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from mimolo.ipc.server.context import IpcContext
-from mimolo.ipc.server.handlers import agents, capture, instances, runtime, widgets
+from mimolo.ipc.server.handlers import agents, capture, instances, runtime, trust, widgets
 from mimolo.ipc.server.registry import Command
 
 COMMANDS: Final[tuple[Command[IpcContext, Any], ...]] = (
@@ -19,6 +20,7 @@ COMMANDS: Final[tuple[Command[IpcContext, Any], ...]] = (
     *instances.COMMANDS,
     *widgets.COMMANDS,
     *capture.COMMANDS,
+    *trust.COMMANDS,
 )
 
 __all__ = ["COMMANDS"]
