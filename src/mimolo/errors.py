@@ -54,6 +54,9 @@ boundaries, report with context, keep running.
     │   └── ArchiveDiskFull        the disk filled while archiving (nothing kept) (507)
     ├── PurgeRefused               an artifact purge refused (plan unknown/expired, ...)
     ├── BackupError                a whole-root backup or restore refused or failed
+    ├── UploadInvalid              Control: a package upload is not one multipart file (400)
+    │   ├── UploadTooLarge         over Control's upload cap (413)
+    │   └── UploadUnknown          no held upload of that id (used, cancelled, expired) (404)
     └── CaptureUnavailable         the screen (or window) cannot be captured right now (503)
         └── CaptureTimeout         an external capture call did not answer in time (504)
 
@@ -432,6 +435,27 @@ class BackupError(MimoloError):
     http_status = 500
 
 
+class UploadInvalid(MimoloError):
+    """A package upload to Control that is not one well-formed multipart file part."""
+
+    code = "upload_invalid"
+    http_status = 400
+
+
+class UploadTooLarge(UploadInvalid):
+    """A package upload over Control's cap (refused while streaming; nothing kept)."""
+
+    code = "upload_too_large"
+    http_status = 413
+
+
+class UploadUnknown(UploadInvalid):
+    """No upload of that id is held: it was used, cancelled or expired."""
+
+    code = "upload_unknown"
+    http_status = 404
+
+
 class CaptureUnavailable(MimoloError):
     """The screen (or window) cannot be captured right now; the message says why."""
 
@@ -626,6 +650,9 @@ CODES: Final[Mapping[str, ErrorCode]] = {
     # Control's own answers
     "unknown_action": _code("no Control action of that name", 404),
     "unknown_job": _code("no report job with that id", 404),
+    "upload_invalid": _code("a package upload is not one multipart/form-data file part", 400),
+    "upload_too_large": _code("a package upload is over Control's size cap", 413),
+    "upload_unknown": _code("no held package upload of that id (used, cancelled, expired)", 404),
 }
 
 
@@ -681,5 +708,8 @@ __all__ = [
     "UnknownKey",
     "UnsafeArchiveError",
     "UnsafeArchivePath",
+    "UploadInvalid",
+    "UploadTooLarge",
+    "UploadUnknown",
     "WidgetError",
 ]
