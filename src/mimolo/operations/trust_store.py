@@ -53,7 +53,7 @@ class TrustStore:
 
     # ---- reading -------------------------------------------------------------------------
 
-    def keys(self) -> list[TrustedKey]:
+    def list_keys(self) -> list[TrustedKey]:
         """Every trusted key, by id; an unreadable key file is logged and skipped."""
         found: list[TrustedKey] = []
         if not self.keys_dir.is_dir():
@@ -73,7 +73,7 @@ class TrustStore:
         return found
 
     def trusted_keys(self) -> dict[str, bytes]:
-        return {k.key_id: load_public_key(k.public_pem.encode()) for k in self.keys()}
+        return {k.key_id: load_public_key(k.public_pem.encode()) for k in self.list_keys()}
 
     def state(self) -> TrustState:
         """The high-water marks; an unreadable state file is an error (failing closed: a
