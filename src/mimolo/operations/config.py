@@ -66,6 +66,9 @@ _NON_NEGATIVE = (
     "cpu_default_budget_percent",
     "ops_cpu_budget_percent",
     "cooldown_s",
+    "artifact_warn_bytes",
+    "artifact_warn_files",
+    "artifact_warn_age_days",
 )
 _INSTANCE_POSITIVE = ("flush_interval_s", "heartbeat_interval_s", "cpu_budget_percent")
 

@@ -44,6 +44,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ops_cpu_budget_percent: float = 5.0
     resource_sample_interval_s: float = 10.0
     cooldown_s: float = 600.0
+    # Artifact inventory warnings per instance (0 = no warning); nothing is ever purged.
+    artifact_warn_bytes: int = 10 * 1024**3
+    artifact_warn_files: int = 200_000
+    artifact_warn_age_days: int = 365
     developer_mode: bool = False
 
 
