@@ -29,6 +29,8 @@ _COMMANDS: dict[str, str] = {
     "evidence": "mimolo.cli.evidence:evidence",
     "pause": "mimolo.cli.capture:pause",
     "resume": "mimolo.cli.capture:resume",
+    "backup": "mimolo.cli.backup:backup",
+    "restore": "mimolo.cli.backup:restore",
 }
 
 
