@@ -47,8 +47,10 @@ def _live_states(data_dir: Path | None) -> dict[str, dict[str, Any]]:
 def _state_cell(state: dict[str, Any] | None) -> str:
     if not state:
         return "-"
-    colour = {"running": "green", "quarantined": "red", "failed": "red"}.get(state["state"], "")
-    text = state["state"]
+    colour = {"running": "green", "quarantined": "red", "failed": "red", "untrusted": "red"}.get(
+        state["state"], ""
+    )
+    text = state["state"] if state.get("verified", True) else f"{state['state']} UNVERIFIED"
     return f"[{colour}]{text}[/{colour}]" if colour else text
 
 

@@ -36,6 +36,7 @@ _STATE_STYLE = {
     "quarantined": "red",
     "rejected": "red",
     "failed": "red",
+    "untrusted": "red",
 }
 _HEALTH_STYLE = {
     "healthy": "green",
@@ -78,8 +79,16 @@ def _configure_logging(data_root: DataRoot, console: Console) -> None:
     hidden=True,
     help="Test only: also load agent templates (*.json) from this directory.",
 )
+@click.option(
+    "--developer-mode",
+    is_flag=True,
+    help="Install and run agent packages without a trusted signature or allowlist entry "
+    "(shown as UNVERIFIED; warned at every start).",
+)
 @click.pass_context
-def ops(ctx: click.Context, data_dir: Path | None, extra_templates: Path | None) -> None:
+def ops(
+    ctx: click.Context, data_dir: Path | None, extra_templates: Path | None, developer_mode: bool
+) -> None:
     """Run Operations in the foreground: supervise agents and keep the evidence.
 
     `mimolo ops stop` stops a running Operations instead.
@@ -116,7 +125,11 @@ def ops(ctx: click.Context, data_dir: Path | None, extra_templates: Path | None)
             sys.exit(2)
         warn_loaded(extra_templates, extra)  # a warning: the console handler shows it
     operations = Operations(
-        data_root, resolve=resolve, listener=on_event, extra_services=[control_socket_service]
+        data_root,
+        resolve=resolve,
+        listener=on_event,
+        extra_services=[control_socket_service],
+        developer_mode=developer_mode,
     )
     console.print(
         f"[bold]MiMoLo Operations[/bold] {APP_VERSION} (pid {os.getpid()}) "
@@ -220,7 +233,7 @@ def print_status(
         state_style = _STATE_STYLE.get(st.state, "")
         health_style = _HEALTH_STYLE.get(st.health, "")
         table.add_row(
-            st.instance_id,
+            st.instance_id if st.verified else f"{st.instance_id} [yellow]UNVERIFIED[/yellow]",
             f"[{state_style}]{st.state}[/{state_style}]",
             f"[{health_style}]{st.health}[/{health_style}]",
             str(st.pid) if live and st.pid else "-",

@@ -18,9 +18,12 @@ RunState = Literal[
     "quarantined",  # too many restarts in the window; waits for the user
     "rejected",  # handshake refused (protocol version); not restarted
     "failed",  # could not be started at all (spawn error); not restarted
+    "untrusted",  # its package failed launch-time verification; not started, not restarted
 ]
 
-TERMINAL_STATES: frozenset[str] = frozenset({"stopped", "quarantined", "rejected", "failed"})
+TERMINAL_STATES: frozenset[str] = frozenset(
+    {"stopped", "quarantined", "rejected", "failed", "untrusted"}
+)
 
 
 class AgentState(msgspec.Struct, kw_only=True):
@@ -53,6 +56,7 @@ class AgentState(msgspec.Struct, kw_only=True):
     protocol_version: str | None = None
     next_restart_at: datetime | None = None
     client_id: str | None = None
+    verified: bool = True  # False: an UNVERIFIED package (developer mode)
 
 
 __all__ = ["TERMINAL_STATES", "AgentState", "RunState"]

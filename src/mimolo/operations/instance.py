@@ -26,7 +26,7 @@ from mimolo.protocol.messages import AckMessage, AgentMessage, HandshakeMessage
 from mimolo.protocol.templates import AgentTemplate
 
 SETTLED_STATES: frozenset[str] = frozenset(
-    {"running", "stopped", "backoff", "quarantined", "rejected", "failed"}
+    {"running", "stopped", "backoff", "quarantined", "rejected", "failed", "untrusted"}
 )
 
 
@@ -226,6 +226,7 @@ class InstanceRuntime:
             protocol_version=self.protocol_version,
             next_restart_at=self.next_restart_wall if self.state == "backoff" else None,
             client_id=self.config.client_id,
+            verified=self.template.verified,
         )
 
     def record_resources(self, cpu_percent: float | None, rss_mb: float | None) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from mimolo import APP_VERSION, SUPPORTED_PROTOCOL_VERSIONS
@@ -23,10 +23,14 @@ from mimolo.operations.router import MessageRouter
 from mimolo.operations.spawn_env import SpawnPlan
 from mimolo.protocol.commands import STOP_SEQUENCE, AckCommand, RejectCommand, SequenceCommand
 from mimolo.protocol.messages import AckMessage, HandshakeMessage
+from mimolo.protocol.templates import AgentTemplate
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["stopped", "rejected", "exited", "failed"]
+Outcome = Literal["stopped", "rejected", "exited", "failed", "untrusted"]
+# Before every spawn: None to go ahead, else why the template may not run (its package
+# failed launch-time verification); the instance is then ``untrusted`` and not restarted.
+LaunchCheck = Callable[[AgentTemplate], Awaitable[str | None]]
 _EOF_AFTER_EXIT_S = 5.0
 # An agent whose last chunk of output went over its budget waits this long before its next
 # read: at most 64 KiB per pause, so a flood costs Operations (and the machine) little.
@@ -55,6 +59,7 @@ class Runner:
         diagnostics: Diagnostics,
         plan_spawn: Callable[[InstanceRuntime], SpawnPlan],
         after_ack: Callable[[InstanceRuntime], None] | None = None,
+        launch_check: LaunchCheck | None = None,
     ) -> None:
         self.launcher = launcher
         self.router = router
@@ -62,6 +67,7 @@ class Runner:
         self.diagnostics = diagnostics
         self.plan_spawn = plan_spawn
         self.after_ack = after_ack  # commands an agent gets right after the ACK (capture pause)
+        self.launch_check = launch_check
 
     async def run(self, rt: InstanceRuntime) -> None:
         """Run, restart with backoff, quarantine: the task body of one instance."""
@@ -115,12 +121,27 @@ class Runner:
                 rt.proc.kill_now()
                 rt.end_run()
             self.router.report_drops(rt, final=True)
-            if rt.state not in ("quarantined", "rejected", "failed"):
+            if rt.state not in ("quarantined", "rejected", "failed", "untrusted"):
                 rt.set_state("stopped")
 
     async def run_once(self, rt: InstanceRuntime) -> Outcome:
         """Spawn, handshake, supervise until it ends; say how it ended."""
         rt.set_state("starting")
+        if self.launch_check is not None:
+            refusal = await self.launch_check(rt.template)
+            if refusal is not None:
+                rt.last_error = f"launch refused: {refusal}"
+                self.diagnostics.record(
+                    "audit",
+                    instance_id=rt.instance_id,
+                    level="error",
+                    action="launch_refused",
+                    plugin_id=rt.template.plugin_id,
+                    version=rt.template.version,
+                    reason=refusal,
+                )
+                rt.set_state("untrusted", rt.last_error)
+                return "untrusted"
         try:
             plan = self.plan_spawn(rt)
             os_proc = await self.launcher.spawn(
@@ -328,4 +349,4 @@ class Runner:
         )
 
 
-__all__ = ["Outcome", "Runner", "ack_waiter"]
+__all__ = ["LaunchCheck", "Outcome", "Runner", "ack_waiter"]

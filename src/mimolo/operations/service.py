@@ -28,6 +28,7 @@ from mimolo.operations.diagnostics import Diagnostics
 from mimolo.operations.host_key import load_or_create_host_key
 from mimolo.operations.ledger import Ledger
 from mimolo.operations.lock import OpsLock
+from mimolo.operations.package_templates import PackageCatalog, with_packages
 from mimolo.operations.snapshot import OpsSnapshot, SelfMeter, SnapshotWriter, write_snapshot
 from mimolo.operations.subprocess_launcher import SubprocessLauncher
 from mimolo.operations.supervisor import Supervisor, SupervisorEvent
@@ -50,9 +51,13 @@ class Operations:
         tick_s: float = 1.0,
         handle_signals: bool = True,
         containment_mode: str | None = None,
+        developer_mode: bool = False,
     ) -> None:
         self.data_root = data_root
-        self.resolve = resolve or builtin_resolver()
+        # installed packages resolve after the built-ins (an install never shadows one)
+        self.packages = PackageCatalog(data_root)
+        self.resolve = with_packages(resolve or builtin_resolver(), self.packages)
+        self.developer_mode_flag = developer_mode  # `mimolo ops --developer-mode`
         self.extra_services = tuple(extra_services)
         self._listener = listener
         self.tick_s = tick_s
@@ -113,6 +118,7 @@ class Operations:
             "agent_drops_total": self._supervisor.drops_total() if self._supervisor else 0,
             "containment": self.containment.mode if self.containment else "unknown",
             "containment_detail": self.containment.detail if self.containment else "",
+            "developer_mode": self.packages.developer_mode,
         }
 
     def build_snapshot(self, state: str = "running") -> OpsSnapshot:
@@ -168,6 +174,7 @@ class Operations:
         )
         diagnostics.open()
         self._ledger, self._diagnostics = ledger, diagnostics
+        self._package_mode(settings.developer_mode, diagnostics)
         containment = self._contain(diagnostics)
         for path in recovery.quarantined:
             diagnostics.record("lifecycle", level="warning", event="ledger_torn_tail", path=path)
@@ -188,6 +195,7 @@ class Operations:
             listener=self._on_event,
             tick_s=self.tick_s,
             launcher=SubprocessLauncher(containment),
+            launch_check=self.packages.launch_check,
         )
         self._meter = SelfMeter()
         self.snapshots = SnapshotWriter(self.data_root, self.build_snapshot)
@@ -228,6 +236,20 @@ class Operations:
             if self.handle_signals:
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(sig)
+
+    def _package_mode(self, setting: bool, diagnostics: Diagnostics) -> None:
+        """Release mode unless the flag or the setting asks for developer mode: said loudly."""
+        self.packages.developer_mode = self.developer_mode_flag or setting
+        if self.packages.developer_mode:
+            via = "--developer-mode" if self.developer_mode_flag else "settings.developer_mode"
+            message = (
+                f"DEVELOPER MODE ({via}): packages install and run without a trusted signature "
+                "or an allowlist entry; they are shown as UNVERIFIED"
+            )
+            log.warning(message)
+            diagnostics.record(
+                "lifecycle", level="warning", event="developer_mode", via=via, message=message
+            )
 
     def _contain(self, diagnostics: Diagnostics) -> Containment:
         """Containment for this run: end what a killed predecessor left, start the guardian."""

@@ -32,7 +32,7 @@ from mimolo.operations.launcher import GroupOnly, Launcher
 from mimolo.operations.ledger import Ledger
 from mimolo.operations.resources import PsutilSampler, Sampler
 from mimolo.operations.router import AgentMessageHook, MessageRouter
-from mimolo.operations.runner import Runner, ack_waiter
+from mimolo.operations.runner import LaunchCheck, Runner, ack_waiter
 from mimolo.operations.spawn_env import plan_spawn, spawn_signature_of
 from mimolo.operations.subprocess_launcher import SubprocessLauncher
 from mimolo.operations.watchdog import Watchdog
@@ -79,6 +79,7 @@ class Supervisor:
         clock: Clock | None = None,
         launcher: Launcher | None = None,
         sampler: Sampler | None = None,
+        launch_check: LaunchCheck | None = None,
     ) -> None:
         self.data_root = data_root
         self.ledger = ledger
@@ -97,6 +98,7 @@ class Supervisor:
             diagnostics=diagnostics,
             plan_spawn=lambda rt: plan_spawn(rt, data_root),
             after_ack=lambda rt: self.capture.after_handshake(rt),
+            launch_check=launch_check,
         )
         self.capture = CaptureControl(
             state_path(data_root), diagnostics, self.clock, lambda: self._runtimes.values()
@@ -262,7 +264,7 @@ class Supervisor:
                     await rt.wait_settled()
                     return rt.snapshot()
             rt.tracker.reset()
-            if rt.state in ("quarantined", "rejected"):
+            if rt.state in ("quarantined", "rejected", "untrusted"):
                 rt.last_error = None
             rt.stop_requested = asyncio.Event()
             rt.set_state("starting")
