@@ -29,6 +29,7 @@ from mimolo.control.routes import (
     evidence,
     instances,
     logs,
+    packages,
     reports,
     timeline,
 )
@@ -71,6 +72,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await monitor
             await state.jobs.aclose()
+            packages.discard_uploads(app)
 
     app = Starlette(
         routes=[
@@ -81,6 +83,7 @@ def create_app(
             *evidence.routes,
             *timeline.routes,
             *reports.routes,
+            *packages.routes,
             *widgets.routes,
             Mount("/static", StaticFiles(directory=Path(STATIC_DIR)), name="static"),
         ],
