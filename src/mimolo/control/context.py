@@ -29,6 +29,7 @@ NAV = (
     ("evidence", "/evidence", "Evidence"),
     ("timeline", "/timeline", "Timeline"),
     ("reports", "/reports", "Reports"),
+    ("packages", "/packages", "Packages"),
 )
 
 
