@@ -29,6 +29,9 @@ _COMMANDS: dict[str, str] = {
     "evidence": "mimolo.cli.evidence:evidence",
     "pause": "mimolo.cli.capture:pause",
     "resume": "mimolo.cli.capture:resume",
+    "package": "mimolo.cli.package:package",
+    "keys": "mimolo.cli.keys:keys",
+    "trust": "mimolo.cli.trust:trust",
     "backup": "mimolo.cli.backup:backup",
     "restore": "mimolo.cli.backup:restore",
 }
