@@ -205,8 +205,10 @@ def _read(src: IO[bytes], name: str) -> bytes:
         raise UnsafeArchiveError(f"archive entry {name!r} is unreadable ({exc})") from None
 
 
-def _copy(src: IO[bytes], fd: int, info: zipfile.ZipInfo, limits: ZipLimits) -> tuple[str, int]:
-    """Stream one entry into ``fd``: real bytes counted against the caps, hashed."""
+def _stream(
+    src: IO[bytes], sink: Callable[[bytes], None], info: zipfile.ZipInfo, limits: ZipLimits
+) -> tuple[str, int]:
+    """Stream one entry into ``sink``: real bytes counted against the caps, hashed."""
     digest = hashlib.sha256()
     count = 0
     budget = max(limits.ratio_floor, limits.max_ratio * max(1, info.compress_size))
@@ -220,11 +222,51 @@ def _copy(src: IO[bytes], fd: int, info: zipfile.ZipInfo, limits: ZipLimits) -> 
                 "refused as a zip bomb"
             )
         digest.update(chunk)
+        sink(chunk)
+    return digest.hexdigest(), count
+
+
+def _write_all(fd: int) -> Callable[[bytes], None]:
+    def write(chunk: bytes) -> None:
         view = memoryview(chunk)
         while view:
             view = view[os.write(fd, view) :]
-    os.fsync(fd)
-    return digest.hexdigest(), count
+
+    return write
+
+
+def _open_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> IO[bytes]:
+    try:
+        return zf.open(info)
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as exc:
+        raise UnsafeArchiveError(
+            f"archive entry {info.filename!r} cannot be opened ({exc})"
+        ) from None
+
+
+def verify_members(
+    zf: zipfile.ZipFile,
+    members: Iterable[zipfile.ZipInfo],
+    expected: dict[str, tuple[str, int]],
+    limits: ZipLimits,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Read every file entry through the same caps and compare it with ``expected``,
+    writing nothing (an archive checked after it was written); returns the bytes read."""
+    total = 0
+    for info in members:
+        if info.is_dir():
+            continue
+        if info.filename not in expected:
+            raise ArchiveUnexpectedEntry(f"archive entry {info.filename!r} is not in the manifest")
+        with _open_entry(zf, info) as src:
+            got = _stream(src, lambda _chunk: None, info, limits)
+        _check_expected(info.filename, got, expected.get(info.filename))
+        total += got[1]
+        if progress is not None:
+            progress(total)
+    return total
 
 
 def _check_expected(name: str, got: tuple[str, int], expected: tuple[str, int] | None) -> None:
@@ -297,14 +339,9 @@ def _extract_one(
         raise UnsafeArchivePath(f"{path} cannot be created ({exc.strerror})") from None
     writer.files.append(path)
     try:
-        try:
-            src = zf.open(info)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as exc:
-            raise UnsafeArchiveError(
-                f"archive entry {info.filename!r} cannot be opened ({exc})"
-            ) from None
-        with src:
-            sha, size = _copy(src, fd, info, limits)
+        with _open_entry(zf, info) as src:
+            sha, size = _stream(src, _write_all(fd), info, limits)
+        os.fsync(fd)
     finally:
         os.close(fd)
     if expected is not None:
@@ -327,4 +364,5 @@ __all__ = [
     "check_name",
     "extract_checked",
     "open_zip",
+    "verify_members",
 ]
