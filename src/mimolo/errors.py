@@ -37,7 +37,9 @@ boundaries, report with context, keep running.
     │   └── PackageRollback        a version below the highest seen for that plugin (409)
     ├── PackageError               a package is malformed or hostile (400)
     │   ├── ManifestInvalid        ``manifest.json`` does not validate; ``field`` says where
-    │   └── PackageUnreadable      not a zip, no manifest, or an entry over its size cap
+    │   ├── PackageUnreadable      not a zip, no manifest, or an entry over its size cap
+    │   ├── PackageSourceRefused   the zip to install is not a plain file you own, or too big
+    │   └── PackageConflict        install/upgrade/remove refused by what is installed (409)
     ├── ArtifactError              an artifact token or path was refused (403; 404 if unknown)
     ├── WidgetError                a widget render/action failed (502)
     ├── ReportError                a reporter crashed, timed out or printed garbage
@@ -329,6 +331,21 @@ class PackageUnreadable(PackageError):
     http_status = 400
 
 
+class PackageSourceRefused(PackageError):
+    """The zip given to install is not a plain file owned by the caller, or over the cap."""
+
+    code = "package_source_refused"
+    http_status = 400
+
+
+class PackageConflict(PackageError):
+    """What is installed refuses the change; the code says how (``version_already_installed``,
+    ``not_newer_than_installed``, ``package_in_use`` …)."""
+
+    code = "package_conflict"
+    http_status = 409
+
+
 class ArtifactError(MimoloError):
     code = "artifact_refused"
     http_status = 403
@@ -519,6 +536,33 @@ CODES: Final[Mapping[str, ErrorCode]] = {
     "package_unreadable": _code(
         "not a zip, no manifest, or a manifest entry over its cap", 400, ipc=True
     ),
+    "package_source_refused": _code(
+        "the zip to install is not a plain file owned by you, or is over the size cap",
+        400,
+        ipc=True,
+    ),
+    "package_conflict": _code("what is installed refuses the change", 409, ipc=True),
+    "version_already_installed": _code(
+        "that version is installed (force reinstalls only the identical package)", 409, ipc=True
+    ),
+    "not_newer_than_installed": _code(
+        "an upgrade must be to a higher version than the one installed", 409, ipc=True
+    ),
+    "plugin_already_installed": _code(
+        "another version of the plugin is installed (use upgrade_package)", 409, ipc=True
+    ),
+    "package_not_installed": _code("no installed package of that plugin or version", 404, ipc=True),
+    "package_in_use": _code(
+        "configured instances use the package (remove them, or pass remove_instances)",
+        409,
+        ipc=True,
+    ),
+    "package_shadows_builtin": _code(
+        "the package's plugin_id is a built-in agent's", 409, ipc=True
+    ),
+    "package_tampered": _code(
+        "an installed package's files no longer match its manifest", 403, ipc=True
+    ),
     "artifact_refused": _code("an artifact token or path was refused", 403),
     "widget_error": _code("a widget render or action failed", 502),
     "report_failed": _code("a report could not be produced", 500),
@@ -695,8 +739,10 @@ __all__ = [
     "NotConnected",
     "NotRunning",
     "OperationsUnavailable",
+    "PackageConflict",
     "PackageError",
     "PackageRollback",
+    "PackageSourceRefused",
     "PackageUnreadable",
     "ProtocolError",
     "PurgeRefused",
