@@ -75,8 +75,7 @@ def _field_of(error: msgspec.ValidationError) -> str | None:
     if marker not in text:
         return None
     path = text.split(marker, 1)[1].rstrip("`")
-    path = path.replace("[...]", "").replace("['", ".").replace("']", "")
-    path = re.sub(r"\.+", ".", path.replace("[", ".").replace("]", ""))
+    path = re.sub(r"\['([^']*)'\]", r".\1", path.replace("[...]", ""))
     return path.strip(".") or None
 
 
