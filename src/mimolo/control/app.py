@@ -31,6 +31,7 @@ from mimolo.control.routes import (
     logs,
     packages,
     reports,
+    storage,
     timeline,
 )
 from mimolo.dataroot import DataRoot
@@ -84,6 +85,7 @@ def create_app(
             *timeline.routes,
             *reports.routes,
             *packages.routes,
+            *storage.routes,
             *widgets.routes,
             Mount("/static", StaticFiles(directory=Path(STATIC_DIR)), name="static"),
         ],
