@@ -30,6 +30,7 @@ NAV = (
     ("timeline", "/timeline", "Timeline"),
     ("reports", "/reports", "Reports"),
     ("packages", "/packages", "Packages"),
+    ("storage", "/storage", "Storage"),
 )
 
 
