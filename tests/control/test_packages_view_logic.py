@@ -1,124 +1,106 @@
-"""The Packages view's pure part: rows from Operations' answers, the trust policy, and the
-one action an inspected package is offered (install, upgrade, force reinstall, or none)."""
+"""The Packages view's pure part: rows from ``list_installed_packages``, the trust policy,
+and the review of an ``inspect_package`` answer (the action Operations offers, or why not)."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mimolo.control.package_view import (
-    Trust,
-    choose_action,
-    installed_rows,
-    policy_of,
-    review_of,
-    trust_of,
-)
+from mimolo.control.package_view import installed_rows, policy_of, review_of, trust_of
 from mimolo.packages.versions import compare_versions
-
-VERIFIED = Trust(state="verified", signer="0123456789abcdef")
 
 
 def pkg(version: str, package_hash: str = "h", **extra: Any) -> dict[str, Any]:
-    return {"plugin_id": "demo", "version": version, "package_hash": package_hash, **extra}
+    return {
+        "plugin_id": "demo",
+        "version": version,
+        "package_hash": package_hash,
+        "trust": "verified",
+        "publisher": "0123456789abcdef",
+        **extra,
+    }
 
 
-def test_a_new_plugin_is_offered_install() -> None:
-    assert choose_action("1.0.0", "h1", VERIFIED, []) == ("install", None)
-
-
-def test_a_higher_version_is_offered_upgrade() -> None:
-    installed = [pkg("1.0.0"), pkg("1.2.0")]
-    assert choose_action("1.10.0", "h2", VERIFIED, installed) == ("upgrade", None)
-
-
-def test_only_the_identical_package_is_offered_force_reinstall() -> None:
-    assert choose_action("1.0.0", "h1", VERIFIED, [pkg("1.0.0", "h1")]) == ("reinstall", None)
-    action, why = choose_action("1.0.0", "other", VERIFIED, [pkg("1.0.0", "h1")])
-    assert action is None and why is not None and "different contents" in why
-
-
-def test_an_older_or_equal_version_is_offered_nothing() -> None:
-    action, why = choose_action("1.0.0", "h0", VERIFIED, [pkg("1.1.0", "h1")])
-    assert action is None and why is not None and "not newer than the installed 1.1.0" in why
-
-
-def test_a_refused_package_is_offered_nothing_and_says_why() -> None:
-    refused = Trust(state="refused", reason="hello 1.0.0 is not signed", code="signature_missing")
-    assert choose_action("1.0.0", "h", refused, []) == (None, "hello 1.0.0 is not signed")
-
-
-def test_an_unverified_package_in_developer_mode_can_be_installed() -> None:
-    unverified = Trust(state="UNVERIFIED", reason="not signed", code="signature_missing")
-    assert choose_action("1.0.0", "h", unverified, []) == ("install", None)
-
-
-versions = st.builds(
-    lambda a, b, c: f"{a}.{b}.{c}", st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)
-)
-
-
-@given(
-    version=versions,
-    digest=st.sampled_from(["h1", "h2"]),
-    installed=st.lists(st.tuples(versions, st.sampled_from(["h1", "h2"])), max_size=4),
-)
-def test_the_offer_follows_the_install_rules(
-    version: str, digest: str, installed: list[tuple[str, str]]
-) -> None:
-    rows = [pkg(v, h) for v, h in installed]
-    action, why = choose_action(version, digest, VERIFIED, rows)
-    assert (action is None) == (why is not None)
-    if action == "install":
-        assert not rows
-    elif action == "upgrade":
-        assert rows and all(compare_versions(version, v) > 0 for v, _ in installed)
-    elif action == "reinstall":
-        assert (version, digest) in installed
-    else:
-        assert rows
-        assert (version, digest) not in installed
-        assert any(compare_versions(version, v) <= 0 for v, _ in installed)
+def inspection(**extra: Any) -> dict[str, Any]:
+    return {
+        "plugin_id": "demo",
+        "version": "2.0.0",
+        "label": "Demo",
+        "package_hash": "abc",
+        "publisher": "0123456789abcdef",
+        "claimed_signer": "0123456789abcdef",
+        "trust": "verified",
+        "trust_code": None,
+        "trust_reason": None,
+        "capabilities": ["summary", "heartbeat"],
+        "entry": ["python3", "agent.py"],
+        "params": [{"name": "mode", "type": "choice", "default": "passive", "help": "h"}],
+        "payload_ok": True,
+        "payload_error": None,
+        "installed_versions": ["1.0.0"],
+        "action": "upgrade",
+        "refusal": None,
+        **extra,
+    }
 
 
 def test_trust_that_is_missing_or_odd_is_never_shown_verified() -> None:
-    assert trust_of(None).state == "refused"
-    assert trust_of({"state": "trusted-trust-me"}).state == "refused"
-    shown = trust_of({"state": "UNVERIFIED", "claimed_signer": "abc", "code": "key_untrusted"})
-    assert (shown.state, shown.publisher, shown.code) == ("UNVERIFIED", "abc", "key_untrusted")
+    assert trust_of({}).state == "refused"
+    odd = trust_of({"trust": "trusted, trust me"})
+    assert odd.state == "refused" and odd.reason == "Operations gave no trust decision"
+    shown = trust_of(
+        {"trust": "UNVERIFIED", "claimed_signer": "abc", "trust_code": "key_untrusted"}
+    )
+    assert (shown.state, shown.signer, shown.claimed_signer, shown.code) == (
+        "UNVERIFIED", None, "abc", "key_untrusted",
+    )  # fmt: skip
 
 
-def test_rows_group_versions_highest_first_and_name_the_instances() -> None:
+def test_rows_group_versions_current_first_and_name_the_instances() -> None:
     packages = [
-        pkg("1.2.0", "old", trust={"state": "verified", "signer": "k1"}, manifest={"label": "Old"}),
+        pkg("1.2.0", "old", label="Old"),
         pkg(
             "1.10.0",
             "new",
-            trust={"state": "verified", "signer": "k1"},
-            manifest={"label": "Demo", "capabilities": ["summary"], "entry": ["sh", "a.sh"]},
+            current=True,
+            label="Demo",
+            capabilities=["summary"],
+            entry=["sh", "a.sh"],
+            instances=[
+                {
+                    "instance_id": "demo-1",
+                    "instance_label": "Demo one",
+                    "state": "running",
+                    "version": "1.2.0",
+                },
+                {"instance_label": "no id: dropped"},
+            ],
         ),
-        {"plugin_id": "another", "version": "0.1.0", "package_hash": "x", "trust": None},
+        {"plugin_id": "another", "version": "0.1.0", "package_hash": "x"},
     ]
-    instances = [
-        {"instance_id": "demo-1", "plugin_id": "demo", "instance_label": "Demo one"},
-        {"instance_id": "other", "plugin_id": "agent_example", "instance_label": "Example"},
-    ]
-    rows = installed_rows(packages, instances)
+    rows = installed_rows(packages)
     assert [r.plugin_id for r in rows] == ["another", "demo"]
     demo = rows[1]
     assert (demo.version, demo.label, demo.package_hash) == ("1.10.0", "Demo", "new")
-    assert [v.version for v in demo.versions] == ["1.10.0", "1.2.0"]
-    assert [v.current for v in demo.versions] == [True, False]
+    assert [(v.version, v.current) for v in demo.versions] == [("1.10.0", True), ("1.2.0", False)]
     assert demo.capabilities == ("summary",) and demo.entry == ("sh", "a.sh")
-    assert [(i.instance_id, i.instance_label) for i in demo.instances] == [("demo-1", "Demo one")]
+    assert [(i.instance_id, i.state, i.version) for i in demo.instances] == [
+        ("demo-1", "running", "1.2.0")
+    ]
+    assert demo.trust.signer == "0123456789abcdef"
     assert rows[0].trust.state == "refused" and rows[0].instances == ()
 
 
-def test_the_version_flagged_current_by_operations_wins() -> None:
-    rows = installed_rows([pkg("2.0.0"), pkg("1.0.0", current=True)], [])
-    assert rows[0].version == "1.0.0"
+@given(st.lists(st.tuples(st.integers(0, 20), st.integers(0, 20)), min_size=1, max_size=6))
+def test_without_a_current_flag_the_highest_version_leads(pairs: list[tuple[int, int]]) -> None:
+    versions = sorted({f"{a}.{b}.0" for a, b in pairs})
+    row = installed_rows([pkg(v) for v in versions])[0]
+    shown = [v.version for v in row.versions]
+    assert row.version == shown[0]
+    assert all(compare_versions(x, y) > 0 for x, y in pairwise(shown))
 
 
 def test_the_policy_as_shown() -> None:
@@ -138,20 +120,47 @@ def test_the_policy_as_shown() -> None:
 
 
 def test_a_review_shows_the_manifest_and_the_offer() -> None:
-    inspection = {
-        "manifest": {
-            "plugin_id": "demo",
-            "version": "2.0.0",
-            "label": "Demo",
-            "entry": ["python3", "agent.py"],
-            "capabilities": ["summary", "heartbeat"],
-            "params": [{"name": "mode", "type": "choice", "default": "passive", "help": "h"}],
-        },
-        "package_hash": "abc",
-        "trust": {"state": "verified", "signer": "k1"},
-    }
-    review = review_of(inspection, [pkg("1.0.0"), {"plugin_id": "x", "version": "9.0.0"}])
+    review = review_of(inspection())
     assert (review.plugin_id, review.version, review.action) == ("demo", "2.0.0", "upgrade")
-    assert review.installed == ("1.0.0",)
-    assert review.entry == ("python3", "agent.py")
+    assert review.installed == ("1.0.0",) and review.entry == ("python3", "agent.py")
     assert [(p.name, p.default) for p in review.params] == [("mode", "passive")]
+    assert review.refusal is None
+
+
+def test_a_refused_package_is_offered_nothing_and_says_why() -> None:
+    review = review_of(
+        inspection(
+            trust="refused",
+            publisher=None,
+            trust_code="signature_missing",
+            action=None,
+            refusal={"code": "signature_missing", "message": "demo 2.0.0 is not signed"},
+        )
+    )
+    assert review.action is None and review.trust.state == "refused"
+    assert (review.refusal_code, review.refusal) == (
+        "signature_missing",
+        "demo 2.0.0 is not signed",
+    )
+
+
+def test_a_payload_that_does_not_match_is_offered_nothing() -> None:
+    review = review_of(
+        inspection(
+            payload_ok=False,
+            payload_error={"code": "archive_hash_mismatch", "message": "agent.py differs"},
+        )
+    )
+    assert (review.action, review.refusal_code) == (None, "archive_hash_mismatch")
+
+
+def test_an_unknown_action_is_never_offered() -> None:
+    review = review_of(inspection(action="overwrite"))
+    assert review.action is None and review.refusal
+
+
+def test_an_unverified_package_in_developer_mode_is_offered_install() -> None:
+    review = review_of(inspection(trust="UNVERIFIED", trust_reason="not signed", action="install"))
+    assert (review.action, review.trust.state, review.trust.reason) == (
+        "install", "UNVERIFIED", "not signed",
+    )  # fmt: skip

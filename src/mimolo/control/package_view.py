@@ -1,10 +1,10 @@
 """What the Packages view shows, from Operations' answers (pure).
 
-``installed_rows`` joins ``list_installed_packages`` with the configured instances (who
-uses which plugin); ``policy_of`` reads ``get_trust_policy``; ``review_of`` turns an
-``inspect_package`` answer into what the user sees before confirming, and ``choose_action``
-decides the one offer: install (a new plugin), upgrade (a higher version than installed),
-force reinstall (only the identical package), or nothing, with the reason.
+``installed_rows`` groups ``list_installed_packages`` by plugin (the version instances run
+first, with the instances using it); ``policy_of`` reads ``get_trust_policy``;
+``review_of`` turns an ``inspect_package`` answer into what the user sees before
+confirming. What an install would do (``action``: install, upgrade, force reinstall of the
+identical package, or nothing with the ``refusal``) is Operations' decision, shown as is.
 """
 
 from __future__ import annotations
@@ -31,15 +31,12 @@ class Trust(msgspec.Struct, frozen=True, kw_only=True):
     reason: str | None = None
     code: str | None = None
 
-    @property
-    def publisher(self) -> str | None:
-        """The verified signer, else the key the signature claims (shown as claimed)."""
-        return self.signer or self.claimed_signer
-
 
 class InstanceRef(msgspec.Struct, frozen=True, kw_only=True):
     instance_id: str
     instance_label: str
+    state: str = ""
+    version: str = ""
 
 
 class InstalledVersion(msgspec.Struct, frozen=True, kw_only=True):
@@ -95,7 +92,8 @@ class Review(msgspec.Struct, frozen=True, kw_only=True):
     trust: Trust
     installed: tuple[str, ...]
     action: Action | None
-    why_not: str | None
+    refusal_code: str | None
+    refusal: str | None
 
 
 def _text(value: Any) -> str:
@@ -114,23 +112,19 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
-def trust_of(raw: Any) -> Trust:
-    """A ``trust`` object from Operations (unknown or missing: ``refused``, never verified)."""
-    if not isinstance(raw, Mapping):
-        return Trust(state="refused", reason="Operations gave no trust decision")
-    state = raw.get("state")
+def trust_of(item: Mapping[str, Any]) -> Trust:
+    """An answer's trust fields (``trust``, ``trust_code``, ``trust_reason``, ``publisher``,
+    ``claimed_signer``); anything unknown or missing is ``refused``, never verified."""
+    state = item.get("trust")
+    known = state in TRUST_STATES
     return Trust(
-        state=state if state in TRUST_STATES else "refused",
-        signer=_opt(raw.get("signer")),
-        claimed_signer=_opt(raw.get("claimed_signer")),
-        reason=_opt(raw.get("reason")),
-        code=_opt(raw.get("code")),
+        state=state if isinstance(state, str) and known else "refused",
+        signer=_opt(item.get("publisher")),
+        claimed_signer=_opt(item.get("claimed_signer")),
+        reason=_opt(item.get("trust_reason"))
+        or (None if known else "Operations gave no trust decision"),
+        code=_opt(item.get("trust_code")),
     )
-
-
-def _manifest(item: Mapping[str, Any]) -> Mapping[str, Any]:
-    manifest = item.get("manifest")
-    return manifest if isinstance(manifest, Mapping) else item
 
 
 def _newer_first(a: Mapping[str, Any], b: Mapping[str, Any]) -> int:
@@ -145,41 +139,39 @@ def _sorted_versions(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return ranked + bad
 
 
-def users_of(instances: Sequence[Mapping[str, Any]]) -> dict[str, list[InstanceRef]]:
-    """Configured instances by the plugin (template) they run."""
-    out: dict[str, list[InstanceRef]] = {}
-    for item in instances:
-        plugin = _text(item.get("plugin_id")) or _text(item.get("template"))
+def _instances(raw: Any) -> tuple[InstanceRef, ...]:
+    refs = []
+    for item in _dicts(raw):
         instance_id = _text(item.get("instance_id"))
-        if plugin and instance_id:
-            label = _text(item.get("instance_label")) or _text(item.get("label")) or instance_id
-            out.setdefault(plugin, []).append(
-                InstanceRef(instance_id=instance_id, instance_label=label)
+        if instance_id:
+            refs.append(
+                InstanceRef(
+                    instance_id=instance_id,
+                    instance_label=_text(item.get("instance_label")) or instance_id,
+                    state=_text(item.get("state")),
+                    version=_text(item.get("version")),
+                )
             )
-    return out
+    return tuple(refs)
 
 
-def installed_rows(
-    packages: Sequence[Mapping[str, Any]], instances: Sequence[Mapping[str, Any]]
-) -> list[PackageRow]:
+def installed_rows(packages: Sequence[Mapping[str, Any]]) -> list[PackageRow]:
     """One row per installed plugin (sorted by id), its versions highest first."""
     by_plugin: dict[str, list[dict[str, Any]]] = {}
     for item in packages:
         plugin_id = _text(item.get("plugin_id"))
         if plugin_id:
             by_plugin.setdefault(plugin_id, []).append(dict(item))
-    users = users_of(instances)
     rows: list[PackageRow] = []
     for plugin_id in sorted(by_plugin):
         ordered = _sorted_versions(by_plugin[plugin_id])
         flagged = [i for i in ordered if i.get("current") is True]
         top = flagged[0] if flagged else ordered[0]
-        manifest = _manifest(top)
         versions = tuple(
             InstalledVersion(
                 version=_text(i.get("version")),
                 package_hash=_text(i.get("package_hash")),
-                trust=trust_of(i.get("trust")),
+                trust=trust_of(i),
                 current=i is top,
             )
             for i in ordered
@@ -187,15 +179,15 @@ def installed_rows(
         rows.append(
             PackageRow(
                 plugin_id=plugin_id,
-                label=_text(manifest.get("label")) or _text(top.get("label")) or plugin_id,
-                description=_text(manifest.get("description")),
+                label=_text(top.get("label")) or plugin_id,
+                description=_text(top.get("description")),
                 version=_text(top.get("version")),
                 package_hash=_text(top.get("package_hash")),
-                trust=trust_of(top.get("trust")),
-                capabilities=_strings(manifest.get("capabilities")),
-                entry=_strings(manifest.get("entry")),
+                trust=trust_of(top),
+                capabilities=_strings(top.get("capabilities")),
+                entry=_strings(top.get("entry")),
                 versions=versions,
-                instances=tuple(users.get(plugin_id, ())),
+                instances=_instances(top.get("instances")),
             )
         )
     return rows
@@ -220,28 +212,6 @@ def policy_of(raw: Mapping[str, Any]) -> Policy:
     )
 
 
-def choose_action(
-    version: str, package_hash: str, trust: Trust, installed: Sequence[Mapping[str, Any]]
-) -> tuple[Action | None, str | None]:
-    """The one thing the user may do with an inspected package, or why nothing."""
-    if trust.state == "refused":
-        return None, trust.reason or "this data root's trust policy refuses the package"
-    same = [i for i in installed if i.get("version") == version]
-    if same:
-        if any(i.get("package_hash") == package_hash for i in same):
-            return "reinstall", None
-        return None, (
-            f"version {version} is already installed with different contents "
-            "(a new build needs a new version)"
-        )
-    if not installed:
-        return "install", None
-    highest = _text(_sorted_versions([dict(i) for i in installed])[0].get("version"))
-    if is_version(version) and is_version(highest) and compare_versions(version, highest) > 0:
-        return "upgrade", None
-    return None, f"version {version} is not newer than the installed {highest} (no downgrades)"
-
-
 def _param(raw: Mapping[str, Any]) -> ParamShown:
     default = raw.get("default")
     return ParamShown(
@@ -252,28 +222,34 @@ def _param(raw: Mapping[str, Any]) -> ParamShown:
     )
 
 
-def review_of(inspection: Mapping[str, Any], installed: Sequence[Mapping[str, Any]]) -> Review:
-    """An ``inspect_package`` answer and this plugin's installed versions, as shown."""
-    manifest = _manifest(inspection)
-    plugin_id = _text(manifest.get("plugin_id"))
-    version = _text(manifest.get("version"))
-    package_hash = _text(inspection.get("package_hash"))
-    trust = trust_of(inspection.get("trust"))
-    mine = [i for i in installed if i.get("plugin_id") == plugin_id]
-    action, why_not = choose_action(version, package_hash, trust, mine)
+def review_of(inspection: Mapping[str, Any]) -> Review:
+    """An ``inspect_package`` answer as shown, with the action Operations offers."""
+    plugin_id = _text(inspection.get("plugin_id"))
+    trust = trust_of(inspection)
+    action = inspection.get("action")
+    refusal = inspection.get("refusal")
+    refused = refusal if isinstance(refusal, Mapping) else {}
+    payload_error = inspection.get("payload_error")
+    if inspection.get("payload_ok") is False and not refused:
+        problem = payload_error if isinstance(payload_error, Mapping) else {}
+        refused = {"code": problem.get("code"), "message": problem.get("message")}
+    offered = action if action in ACTIONS and not refused else None
+    if offered is None and not refused:
+        refused = {"message": trust.reason or "Operations offers no way to install it"}
     return Review(
         plugin_id=plugin_id,
-        version=version,
-        label=_text(manifest.get("label")) or plugin_id,
-        description=_text(manifest.get("description")),
-        entry=_strings(manifest.get("entry")),
-        params=tuple(_param(p) for p in _dicts(manifest.get("params"))),
-        capabilities=_strings(manifest.get("capabilities")),
-        package_hash=package_hash,
+        version=_text(inspection.get("version")),
+        label=_text(inspection.get("label")) or plugin_id,
+        description=_text(inspection.get("description")),
+        entry=_strings(inspection.get("entry")),
+        params=tuple(_param(p) for p in _dicts(inspection.get("params"))),
+        capabilities=_strings(inspection.get("capabilities")),
+        package_hash=_text(inspection.get("package_hash")),
         trust=trust,
-        installed=tuple(_text(i.get("version")) for i in _sorted_versions([dict(i) for i in mine])),
-        action=action,
-        why_not=why_not,
+        installed=_strings(inspection.get("installed_versions")),
+        action=offered,
+        refusal_code=_opt(refused.get("code")),
+        refusal=_opt(refused.get("message")) if offered is None else None,
     )
 
 
@@ -287,10 +263,8 @@ __all__ = [
     "Policy",
     "Review",
     "Trust",
-    "choose_action",
     "installed_rows",
     "policy_of",
     "review_of",
     "trust_of",
-    "users_of",
 ]

@@ -58,28 +58,25 @@ def discard_uploads(app: Starlette) -> None:
         store.clear()
 
 
-async def _installed(request: Request) -> list[dict[str, Any]]:
-    data = await control_state(request).ops.request("list_installed_packages")
-    packages = data.get("packages")
-    return [p for p in packages if isinstance(p, dict)] if isinstance(packages, list) else []
-
-
 async def view_context(request: Request) -> dict[str, Any]:
     """Rows, policy and any problem reaching Operations (the page renders either way)."""
     state = control_state(request)
-    context: dict[str, Any] = {"rows": [], "policy": None, "problem": None}
+    context: dict[str, Any] = {"rows": [], "broken": [], "policy": None, "problem": None}
     if not state.ops.available:
         context["problem"] = "Operations is unavailable: packages and trust cannot be read."
         return context
     try:
-        packages = await _installed(request)
-        instances = (await state.ops.request("get_agent_instances")).get("instances") or []
+        listed = await state.ops.request("list_installed_packages")
         policy = await state.ops.request("get_trust_policy")
     except IpcError as exc:
         log.info("packages view: %s: %s", exc.code, exc.message)
         context["problem"] = f"{exc.message} ({exc.code})"
         return context
-    context["rows"] = installed_rows(packages, [i for i in instances if isinstance(i, dict)])
+    packages, broken = listed.get("packages"), listed.get("broken")
+    context["rows"] = installed_rows(packages if isinstance(packages, list) else [])
+    context["broken"] = (
+        [b for b in broken if isinstance(b, dict)] if isinstance(broken, list) else []
+    )
     context["policy"] = policy_of(policy)
     return context
 
@@ -115,7 +112,7 @@ async def upload(request: Request) -> Response:
     )
     try:
         inspection = await state.ops.request("inspect_package", path=str(held.path))
-        review = review_of(inspection, await _installed(request))
+        review = review_of(inspection)
     except BaseException:
         store.discard(held.upload_id)
         raise
