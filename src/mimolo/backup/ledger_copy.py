@@ -60,11 +60,15 @@ def copy_one(item: Listed, staging: Path) -> Staged | None:
     return Staged(item.rel, target, opened.mode, opened.mtime_ns, size, digest.hexdigest())
 
 
+def copy_order(items: list[Listed]) -> list[Listed]:
+    """Checkpoints first, then everything else of the evidence folder."""
+    return [i for i in items if _is_checkpoint(i)] + [i for i in items if not _is_checkpoint(i)]
+
+
 def copy_ledger(items: list[Listed], staging: Path) -> list[Staged]:
-    """Checkpoints, then everything else of the evidence folder (a vanished file is left
-    out: the ledger never removes one, so only a moved-aside one can vanish)."""
-    ordered = [i for i in items if _is_checkpoint(i)] + [i for i in items if not _is_checkpoint(i)]
-    staged = [copy_one(item, staging) for item in ordered]
+    """Copy in ``copy_order`` (a vanished file is left out: the ledger never removes one,
+    so only a moved-aside one can vanish)."""
+    staged = [copy_one(item, staging) for item in copy_order(items)]
     return sorted((s for s in staged if s is not None), key=lambda s: s.rel.as_posix())
 
 
@@ -126,4 +130,12 @@ def snapshot_ledger(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-__all__ = ["Staged", "copy_ledger", "copy_one", "ledger_state", "snapshot_ledger", "verify_copy"]
+__all__ = [
+    "Staged",
+    "copy_ledger",
+    "copy_one",
+    "copy_order",
+    "ledger_state",
+    "snapshot_ledger",
+    "verify_copy",
+]
