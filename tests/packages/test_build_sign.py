@@ -159,7 +159,7 @@ def test_a_changed_extra_or_missing_payload_file_is_found(tmp_path: Path) -> Non
     signed = tmp_path / "s.zip"
     built = build_package(make_source(tmp_path), tmp_path / "p.zip")
     sign_package(built.path, generate_key(), signed)
-    cases = [
+    cases: list[tuple[dict[str, bytes | None], type[Exception]]] = [
         ({"hello_sh/agent.sh": b"echo evil\n"}, ArchiveHashMismatch),
         ({"hello_sh/lib/helper": None}, ArchiveHashMismatch),
         ({"hello_sh/extra.sh": b"x"}, ArchiveUnexpectedEntry),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -71,7 +72,9 @@ def test_release_mode_accepts_a_signed_allowlisted_package(tmp_path: Path) -> No
         ("other_hash", AllowlistHashMismatch),
     ],
 )
-def test_release_refuses_and_developer_says_why(tmp_path: Path, case: str, error: type) -> None:
+def test_release_refuses_and_developer_says_why(
+    tmp_path: Path, case: str, error: type[TrustError]
+) -> None:
     key, stranger = generate_key(), generate_key()
     raw = package(
         tmp_path, None if case == "unsigned" else (stranger if case == "untrusted" else key)
@@ -143,7 +146,7 @@ def test_allowlist_signatures_and_shapes() -> None:
     forged = msgspec.structs.replace(doc, entries=doc.entries[:1])
     with pytest.raises(SignatureInvalid):
         verify_allowlist(forged, keys(key))
-    bad_docs = [
+    bad_docs: list[bytes | dict[str, Any]] = [
         b"nope",
         {**doc.to_dict(), "version": 0},
         {**doc.to_dict(), "extra": 1},
