@@ -3,7 +3,8 @@
 ``runtime``: ping, status, shutdown, diagnostics. ``agents``: runtime states and the
 lifecycle. ``instances``: templates and provisioning. ``widgets``: widget frames, actions
 and artifact tokens. ``capture``: the off-the-record pause. ``trust``: the trust policy and
-the mutations of ``trust/`` (keys, the signed allowlist).
+the mutations of ``trust/`` (keys, the signed allowlist). ``artifacts``: inventory, archives,
+restore and the two-step purge.
 """
 
 from __future__ import annotations
@@ -11,7 +12,16 @@ from __future__ import annotations
 from typing import Any, Final
 
 from mimolo.ipc.server.context import IpcContext
-from mimolo.ipc.server.handlers import agents, capture, instances, runtime, trust, widgets
+from mimolo.ipc.server.handlers import (
+    agents,
+    artifacts,
+    capture,
+    instances,
+    packages,
+    runtime,
+    trust,
+    widgets,
+)
 from mimolo.ipc.server.registry import Command
 
 COMMANDS: Final[tuple[Command[IpcContext, Any], ...]] = (
@@ -21,6 +31,8 @@ COMMANDS: Final[tuple[Command[IpcContext, Any], ...]] = (
     *widgets.COMMANDS,
     *capture.COMMANDS,
     *trust.COMMANDS,
+    *artifacts.COMMANDS,
+    *packages.COMMANDS,
 )
 
 __all__ = ["COMMANDS"]
