@@ -17,7 +17,6 @@ from mimolo.ipc.server.handlers import (
     artifacts,
     capture,
     instances,
-    packages,
     runtime,
     trust,
     widgets,
@@ -32,7 +31,6 @@ COMMANDS: Final[tuple[Command[IpcContext, Any], ...]] = (
     *capture.COMMANDS,
     *trust.COMMANDS,
     *artifacts.COMMANDS,
-    *packages.COMMANDS,
 )
 
 __all__ = ["COMMANDS"]
