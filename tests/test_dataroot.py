@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mimolo.dataroot import ensure_private_dir
+from mimolo.dataroot import ensure_private_dir, open_private, write_atomic
 
 
 def mode(path: Path) -> int:
@@ -40,3 +40,15 @@ def test_a_file_in_the_way_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "taken").write_text("x")
     with pytest.raises(FileExistsError):
         ensure_private_dir(tmp_path / "taken")
+
+
+def test_a_file_written_into_a_users_folder_leaves_the_folder_alone(tmp_path: Path) -> None:
+    shared = tmp_path / "Desktop"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    write_atomic(shared / "pack.zip", b"data")
+    os.close(open_private(shared / "log.jsonl"))
+    assert mode(shared) == 0o1777  # an exported file never tightens /tmp or ~/Desktop
+    assert mode(shared / "pack.zip") == mode(shared / "log.jsonl") == 0o600
+    write_atomic(tmp_path / "new" / "deep" / "file", b"x")
+    assert mode(tmp_path / "new") == mode(tmp_path / "new" / "deep") == 0o700

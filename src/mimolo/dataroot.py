@@ -158,16 +158,23 @@ def _umask(mask: int) -> Iterator[None]:
         os.umask(old)
 
 
+def _ensure_parent(path: Path) -> None:
+    """Create a missing parent 0700; an existing one is left as it is (it may be the user's
+    own folder, such as /tmp or ~/Desktop for an exported file: never tighten those)."""
+    if not path.parent.is_dir():
+        ensure_private_dir(path.parent)
+
+
 def open_private(path: Path, flags: int = os.O_WRONLY | os.O_CREAT | os.O_APPEND) -> int:
-    """Open (creating 0600) and return a raw fd. Parents are created 0700."""
-    ensure_private_dir(path.parent)
+    """Open (creating 0600) and return a raw fd. Missing parents are created 0700."""
+    _ensure_parent(path)
     with _umask(0o077):
         return os.open(path, flags | os.O_CLOEXEC, FILE_MODE)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file, fsync, rename), mode 0600."""
-    ensure_private_dir(path.parent)
+    _ensure_parent(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     try:
