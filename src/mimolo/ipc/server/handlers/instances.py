@@ -138,7 +138,8 @@ def instance_view(instance_id: str, instance: InstanceConfig) -> dict[str, Any]:
 def template_view(template: AgentTemplate) -> dict[str, Any]:
     """A template as answered: everything but what it runs (not the client's business)."""
     view: dict[str, Any] = msgspec.to_builtins(template)
-    view.pop("module", None)
+    for what_runs in ("module", "package_dir", "entry"):
+        view.pop(what_runs, None)
     return view
 
 
@@ -151,8 +152,17 @@ async def list_agent_templates(ctx: IpcContext, _: NoParams) -> dict[str, Any]:
 async def get_agent_instances(ctx: IpcContext, params: PageParams) -> dict[str, Any]:
     """The configured instances (the config view, not the runtime state), paged."""
     config = ctx.store.load()
-    views = [instance_view(k, v) for k, v in config.instances.items()]
+    templates = ctx.templates()
+    views = [
+        {**instance_view(k, v), "verified": _verified(templates.get(v.plugin_id))}
+        for k, v in config.instances.items()
+    ]
     return paged("instances", views, params)
+
+
+def _verified(template: AgentTemplate | None) -> bool:
+    """False for an UNVERIFIED package (developer mode); built-ins are verified."""
+    return template is None or template.verified
 
 
 async def _provision(
