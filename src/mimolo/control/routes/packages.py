@@ -111,7 +111,9 @@ async def upload(request: Request) -> Response:
         request.stream(), request.headers.get("content-type", ""), _content_length(request)
     )
     try:
-        inspection = await state.ops.request("inspect_package", path=str(held.path))
+        # force: what Operations would do if the user confirmed a force reinstall too,
+        # so the identical package is offered "reinstall" (and nothing else is)
+        inspection = await state.ops.request("inspect_package", path=str(held.path), force=True)
         review = review_of(inspection)
     except BaseException:
         store.discard(held.upload_id)

@@ -77,7 +77,7 @@
     uploadForm.setAttribute("aria-busy", "true");
     const body = new FormData();
     body.append("package", file, file.name);
-    const data = await send(uploadForm.action, body, null);
+    const data = await send(uploadForm.getAttribute("action"), body, null);
     uploadForm.removeAttribute("aria-busy");
     fileInput.value = "";
     if (!data.ok) {
@@ -118,7 +118,7 @@
       const action = event.submitter ? event.submitter.value : "";
       const error = form.querySelector(".pkg-error");
       form.querySelectorAll("button").forEach((b) => { b.disabled = true; });
-      const data = await postForm(form.action, { upload_id: form.elements.upload_id.value, action });
+      const data = await postForm(form.getAttribute("action"), { upload_id: form.elements.upload_id.value, action });
       if (data.ok) {
         review.innerHTML = "";
         uploadStatus.textContent = "";
@@ -134,7 +134,7 @@
       const error = form.querySelector(".pkg-error");
       const submit = form.querySelector('[type="submit"]');
       if (submit) submit.disabled = true;
-      const data = await postForm(form.action, new FormData(form));
+      const data = await postForm(form.getAttribute("action"), new FormData(form));
       if (submit) submit.disabled = false;
       if (data.ok) {
         form.closest("details").open = false;
