@@ -13,6 +13,7 @@ from mimolo.ipc.server.handlers.widgets import build_bridge
 from mimolo.ipc.server.registry import CommandRegistry
 from mimolo.ipc.server.socket_server import IpcServer
 from mimolo.operations.config_store import ConfigStore
+from mimolo.operations.package_store import PackageStore
 from mimolo.operations.service import Operations
 
 
@@ -45,11 +46,17 @@ async def control_socket_service(ops: Operations) -> None:
         supervisor=ops.supervisor,
         store=ConfigStore(ops.data_root.config_path, ops.resolve),
         diagnostics=ops.diagnostics,
-        templates=builtin_templates,
+        templates=lambda: {**builtin_templates(), **ops.packages.templates()},
         request_shutdown=ops.request_shutdown,
         status_extra=ops.status_extra,
         started_at=ops.started_at.isoformat().replace("+00:00", "Z"),
         pid=ops.pid,
+        packages=ops.packages,
+        package_store=PackageStore(
+            ops.data_root,
+            builtins=builtin_templates,
+            developer_mode=lambda: ops.packages.developer_mode,
+        ),
     )
     async with build_server(ctx):
         await asyncio.Event().wait()

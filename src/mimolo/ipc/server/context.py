@@ -22,6 +22,8 @@ from mimolo.ipc.server.bounds import bound_item, to_record
 from mimolo.operations.artifacts.service import ArtifactService
 from mimolo.operations.config_store import ConfigStore
 from mimolo.operations.diagnostics import DiagnosticsAPI
+from mimolo.operations.package_store import PackageStore
+from mimolo.operations.package_templates import PackageCatalog
 from mimolo.operations.widget_bridge import WidgetBridge
 from mimolo.protocol.config_schema import AgentConfig, InstanceConfig
 from mimolo.protocol.templates import AgentTemplate
@@ -73,6 +75,8 @@ class IpcContext:
     pid: int = field(default_factory=os.getpid)
     config_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     widgets: WidgetBridge | None = None
+    packages: PackageCatalog | None = None  # installed packages (handlers.packages)
+    package_store: PackageStore | None = None  # the writer of packages/
     artifacts: ArtifactService | None = None  # made on first use (handlers.artifacts)
 
     def audit(self, action: str, **fields: Any) -> None:

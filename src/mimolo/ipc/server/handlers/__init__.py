@@ -17,6 +17,7 @@ from mimolo.ipc.server.handlers import (
     artifacts,
     capture,
     instances,
+    packages,
     runtime,
     trust,
     widgets,
@@ -31,6 +32,7 @@ COMMANDS: Final[tuple[Command[IpcContext, Any], ...]] = (
     *capture.COMMANDS,
     *trust.COMMANDS,
     *artifacts.COMMANDS,
+    *packages.COMMANDS,
 )
 
 __all__ = ["COMMANDS"]
