@@ -30,6 +30,7 @@ _COMMANDS: dict[str, str] = {
     "pause": "mimolo.cli.capture:pause",
     "resume": "mimolo.cli.capture:resume",
     "package": "mimolo.cli.package:package",
+    "packages": "mimolo.cli.packages:packages",
     "keys": "mimolo.cli.keys:keys",
     "trust": "mimolo.cli.trust:trust",
     "backup": "mimolo.cli.backup:backup",
