@@ -222,3 +222,20 @@ def test_remove_names_the_instances_and_can_take_them_along(
     assert "beat_remove" not in installed(data_root)
     instances = request_sync(data_root.socket_path, "get_agent_instances")["instances"]
     assert "beat-remove" not in {i["instance_id"] for i in instances}
+
+
+def test_a_package_changed_after_install_is_listed_refused_with_why(
+    view: Page, data_root: DataRoot, publisher: Publisher, work: Path
+) -> None:
+    path = release(work, publisher, "beat_tampered", "1.0.0")
+    request_sync(data_root.socket_path, "install_package", path=str(path), timeout=60)
+    script = data_root.packages_dir / "beat_tampered" / "1.0.0" / "agent.sh"
+    script.chmod(0o700)
+    script.write_text(script.read_text() + "\n# changed after install\n")
+    view.reload()
+    listed = row(view, "beat_tampered")
+    expect(listed).to_have_attribute("data-trust", "refused")
+    expect(listed.locator("[data-trust-badge]")).to_have_text("refused")
+    reason = listed.locator(".pkg-reason")
+    expect(reason).to_contain_text("agent.sh")
+    expect(reason).to_contain_text("package_tampered")

@@ -61,7 +61,9 @@ def discard_uploads(app: Starlette) -> None:
 async def view_context(request: Request) -> dict[str, Any]:
     """Rows, policy and any problem reaching Operations (the page renders either way)."""
     state = control_state(request)
-    context: dict[str, Any] = {"rows": [], "broken": [], "policy": None, "problem": None}
+    context: dict[str, Any] = {
+        "rows": [], "broken": [], "policy": None, "problem": None, "developer_mode": False,
+    }  # fmt: skip
     if not state.ops.available:
         context["problem"] = "Operations is unavailable: packages and trust cannot be read."
         return context
@@ -77,7 +79,9 @@ async def view_context(request: Request) -> dict[str, Any]:
     context["broken"] = (
         [b for b in broken if isinstance(b, dict)] if isinstance(broken, list) else []
     )
-    context["policy"] = policy_of(policy)
+    context["policy"] = shown = policy_of(policy)
+    # the flag (`mimolo ops --developer-mode`) or the setting: either turns it on
+    context["developer_mode"] = shown.developer_mode or listed.get("developer_mode") is True
     return context
 
 
