@@ -8,18 +8,24 @@ idle only and says so as its limitation.
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import socket
+import threading
 from dataclasses import dataclass
 from typing import Any, Final
 
 from jeepney import DBusAddress, new_method_call
+from jeepney.bus import get_bus
 from jeepney.bus_messages import message_bus
-from jeepney.io.blocking import DBusConnection, open_dbus_connection
+from jeepney.io.blocking import DBusConnection, prep_socket
 from jeepney.wrappers import DBusErrorResponse, unwrap_msg
 
 from mimolo.agents.desktop_activity.backends import FOCUS_UNAVAILABLE, Sample
 from mimolo.errors import CaptureUnavailable
 
 CALL_TIMEOUT_S: Final = 2.0
+CONNECT_TIMEOUT_S: Final = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,38 @@ def _call(conn: DBusConnection, source: IdleSource) -> float:
     return value * source.seconds_per_unit
 
 
+def _connect(timeout_s: float = CONNECT_TIMEOUT_S) -> DBusConnection:
+    """The session bus connection within a deadline. jeepney's ``Hello`` has none, and a
+    bus that never answers must not stall the agent's main loop: the handshake runs in a
+    helper thread, and past the deadline the socket is shut down, which ends it."""
+    try:
+        sock = prep_socket(get_bus("SESSION"), False, timeout=CALL_TIMEOUT_S)
+    except Exception as exc:  # the boundary: no bus, refused auth, a bad address
+        raise CaptureUnavailable(f"cannot connect to the session bus: {exc}") from None
+    box: queue.SimpleQueue[DBusConnection | BaseException] = queue.SimpleQueue()
+
+    def _hello() -> None:
+        try:
+            box.put(DBusConnection(sock))
+        except BaseException as exc:
+            box.put(exc)
+
+    helper = threading.Thread(target=_hello, name="dbus-hello", daemon=True)
+    helper.start()
+    try:
+        got = box.get(timeout=timeout_s)
+    except queue.Empty:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        helper.join(timeout_s)
+        sock.close()
+        raise CaptureUnavailable(f"the session bus did not answer within {timeout_s:g} s") from None
+    if isinstance(got, BaseException):
+        sock.close()
+        raise CaptureUnavailable(f"cannot connect to the session bus: {got}") from None
+    return got
+
+
 class DbusIdleBackend:
     """Idle time from the first source on the session bus that answers."""
 
@@ -72,10 +110,7 @@ class DbusIdleBackend:
     @classmethod
     def open(cls) -> DbusIdleBackend:
         """Connect to the session bus and pick a source; raise ``CaptureUnavailable``."""
-        try:
-            conn = open_dbus_connection(bus="SESSION")
-        except Exception as exc:  # the boundary: no bus, refused auth, a bad address
-            raise CaptureUnavailable(f"cannot connect to the session bus: {exc}") from None
+        conn = _connect()
         try:
             for source in SOURCES:
                 owned = conn.send_and_get_reply(
