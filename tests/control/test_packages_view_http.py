@@ -14,6 +14,7 @@ import pytest
 from mimolo.dataroot import DataRoot
 
 from ._live import LiveControl, OpsProcess, running_ops, wait_for
+from ._packages_kit import build
 
 EMPTY_CONFIG = "[settings]\nheartbeat_interval_s = 1.0\n"
 BOUNDARY = "----mimolohttptest"
@@ -206,3 +207,28 @@ def test_remove_checks_its_fields(client: httpx.Client, fields: dict[str, str], 
 def test_removing_what_is_not_installed_shows_operations_code(client: httpx.Client) -> None:
     response = client.post("/api/packages/remove", data={"plugin_id": "nothing_here"})
     assert response.json()["error"] == "package_not_installed"
+
+
+def test_an_action_that_was_not_offered_is_refused_and_the_upload_dropped(
+    client: httpx.Client, data_root: DataRoot
+) -> None:
+    work = data_root.root.parent / "http-pkgs"
+    work.mkdir(mode=0o700, exist_ok=True)
+    path, _ = build(work, "beat_http", "1.0.0")  # unsigned: release mode offers nothing
+    held = client.post(
+        "/api/packages/upload", headers=MULTIPART, content=multipart(path.read_bytes())
+    ).json()
+    assert held["ok"] is True and held["action"] is None, held
+    assert 'data-refusal="signature_missing"' in held["html"]
+    assert len(uploads_dir(data_root)) == 1
+    refused = client.post(
+        "/api/packages/confirm", data={"upload_id": held["upload_id"], "action": "install"}
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "invalid_field"
+    assert uploads_dir(data_root) == []
+    again = client.post(
+        "/api/packages/confirm", data={"upload_id": held["upload_id"], "action": "install"}
+    )
+    assert again.json()["error"] == "upload_unknown"
+    assert not (data_root.packages_dir / "beat_http").exists()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mimolo.control.uploads import PendingUploads, display_name, stream_to_file
+from mimolo.control.uploads import PendingUploads, display_name, remove_file, stream_to_file
 from mimolo.errors import UploadInvalid, UploadTooLarge, UploadUnknown
 
 pytestmark = pytest.mark.anyio
@@ -206,3 +206,15 @@ async def test_clear_removes_held_uploads_and_a_previous_runs_leftovers(tmp_path
     store.clear()
     assert list(folder.iterdir()) == [] and len(store) == 0
     assert not held.path.exists()
+
+
+async def test_a_taken_upload_is_no_longer_held(tmp_path: Path) -> None:
+    store = PendingUploads(tmp_path / "up", cap=1000, clock=Clock())
+    held = await store.receive(chunks(body(part("package", b"zip"))), CONTENT_TYPE, None)
+    taken = store.take(held.upload_id)
+    assert taken is held and taken.path.exists() and len(store) == 0
+    with pytest.raises(UploadUnknown):
+        store.take(held.upload_id)  # a second confirmation of the same upload
+    remove_file(taken)
+    remove_file(taken)
+    assert not taken.path.exists()

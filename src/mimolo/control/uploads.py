@@ -172,6 +172,11 @@ def _too_large(cap: int) -> str:
     return f"a package upload may be at most {cap / (1 << 20):g} MiB"
 
 
+def remove_file(upload: Upload) -> None:
+    """Delete a taken upload's file (no error when it is already gone)."""
+    _remove(upload.path)
+
+
 def _remove(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
@@ -231,6 +236,13 @@ class PendingUploads:
             )
         return upload
 
+    def take(self, upload_id: str) -> Upload:
+        """Stop holding ``upload_id`` and hand it over (the caller deletes its file after
+        use), so a second confirmation of the same upload is ``UploadUnknown``."""
+        upload = self.get(upload_id)
+        del self._held[upload_id]
+        return upload
+
     def discard(self, upload_id: str) -> None:
         """Forget an upload and delete its file (no error when it is already gone)."""
         upload = self._held.pop(upload_id, None)
@@ -264,5 +276,6 @@ __all__ = [
     "Upload",
     "boundary_of",
     "display_name",
+    "remove_file",
     "stream_to_file",
 ]

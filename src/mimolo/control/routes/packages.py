@@ -28,7 +28,7 @@ from mimolo.control.package_view import (
     review_of,
 )
 from mimolo.control.responses import json_ok
-from mimolo.control.uploads import PendingUploads
+from mimolo.control.uploads import PendingUploads, remove_file
 from mimolo.errors import InvalidField, IpcError, OperationsUnavailable, UploadInvalid
 from mimolo.packages.versions import is_version
 from mimolo.slugs import is_slug
@@ -144,17 +144,17 @@ async def confirm(request: Request) -> Response:
     the held file, which is deleted afterwards, installed or not."""
     form = await read_form(request)
     store = pending_uploads(request.app)
-    held = store.get(form.get("upload_id", ""))
-    action = form.get("action", "")
-    if not _offered(held.inspection.get("action"), action):
-        raise InvalidField("action", f"{action!r} is not what this package was offered")
-    fields: dict[str, Any] = {"path": str(held.path)}
-    if action == "reinstall":
-        fields["force"] = True
+    held = store.take(form.get("upload_id", ""))
     try:
+        action = form.get("action", "")
+        if not _offered(held.inspection.get("action"), action):
+            raise InvalidField("action", f"{action!r} is not what this package was offered")
+        fields: dict[str, Any] = {"path": str(held.path)}
+        if action == "reinstall":
+            fields["force"] = True
         data = await control_state(request).ops.request(COMMAND[action], **fields)
     finally:
-        store.discard(held.upload_id)
+        remove_file(held)
     what = f"{held.inspection.get('plugin_id')} {held.inspection.get('version')}"
     return json_ok(message=f"{DONE[action]} {what}.", data=data)
 
