@@ -41,6 +41,7 @@ PREFERRED_ORDER = (
     "bench_ipc",
     "bench_timeline",
     "bench_agents",
+    "bench_desktop",
     "bench_faults",
 )
 LAST = ("bench_peer",)
