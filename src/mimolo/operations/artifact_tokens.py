@@ -34,10 +34,23 @@ from mimolo.artifact_files import (
 )
 from mimolo.dataroot import DataRoot
 from mimolo.errors import ArtifactError
+from mimolo.operations.artifacts.tombstones import find_tombstone, purged_message
 from mimolo.slugs import is_slug
 
 DEFAULT_TTL_S: Final = 300.0
 DEFAULT_MAX_TOKENS: Final = 4096
+
+
+def purged_or(
+    exc: ArtifactError, root: DataRoot, plugin_id: str, instance_id: str, rel_path: str
+) -> ArtifactError:
+    """A missing artifact that a purge deleted says so ("purged (archived in X)")."""
+    if exc.code != "artifact_missing":
+        return exc
+    stone = find_tombstone(root.instance_dir(plugin_id, instance_id), rel_path)
+    if stone is None:
+        return exc
+    return ArtifactError(f"artifact {rel_path!r}: {purged_message(stone)}", code="artifact_missing")
 
 
 class ArtifactGrant(msgspec.Struct, frozen=True, kw_only=True):
@@ -120,7 +133,12 @@ class ArtifactTokenStore:
                 "artifact token belongs to another instance", code="artifact_scope_mismatch"
             )
         mime = image_mime(grant.rel_path)
-        fd = open_artifact(self._root, grant.plugin_id, grant.instance_id, grant.rel_path)
+        try:
+            fd = open_artifact(self._root, grant.plugin_id, grant.instance_id, grant.rel_path)
+        except ArtifactError as exc:
+            raise purged_or(
+                exc, self._root, grant.plugin_id, grant.instance_id, grant.rel_path
+            ) from None
         try:
             info = os.fstat(fd)
         finally:

@@ -30,7 +30,7 @@ import msgspec
 from mimolo.artifact_files import open_artifact
 from mimolo.dataroot import DataRoot
 from mimolo.errors import ArtifactError, WidgetError
-from mimolo.operations.artifact_tokens import ArtifactTokenStore
+from mimolo.operations.artifact_tokens import ArtifactTokenStore, purged_or
 from mimolo.operations.diagnostics import DiagnosticsAPI
 from mimolo.operations.widget_preflight import exchange_refs, preflight_frame
 from mimolo.protocol.commands import AgentCommand, WidgetActionCommand, WidgetRenderCommand
@@ -285,6 +285,12 @@ class WidgetBridge:
             grant = self.tokens.issue(plugin_id, instance_id, ref)
             os.close(open_artifact(self.data_root, plugin_id, instance_id, ref))
         except ArtifactError as exc:
+            exc = purged_or(exc, self.data_root, plugin_id, instance_id, ref)
+            if exc.code == "artifact_missing" and "purged (archived in" in exc.message:
+                raise WidgetError(
+                    f"{exc.message}: restore that archive to show it",
+                    code="archived_data_rehydrate_required",
+                ) from None
             if exc.code == "artifact_missing" and self._has_archives(plugin_id, instance_id):
                 raise WidgetError(
                     f"artifact {ref!r} is archived; restore the archive to show it",
