@@ -12,6 +12,7 @@ reported. Every deleted file gets a tombstone. A plan is used once.
 from __future__ import annotations
 
 import secrets
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -79,7 +80,10 @@ def utc_now() -> datetime:
 
 
 class PurgePlans:
-    """The live plans (bounded; the oldest goes first), on an injected clock."""
+    """The live plans (bounded; the oldest goes first), on an injected clock.
+
+    Plans are made in worker threads and taken on the event loop: one lock guards them.
+    """
 
     def __init__(
         self,
@@ -92,6 +96,7 @@ class PurgePlans:
         self.ttl_s = ttl_s
         self._max = max_plans
         self._plans: OrderedDict[str, PurgePlan] = OrderedDict()
+        self._lock = threading.Lock()
 
     def add(
         self,
@@ -113,14 +118,16 @@ class PurgePlans:
             end=end,
             files=tuple(files),
         )
-        self._plans[plan.plan_id] = plan
-        while len(self._plans) > self._max:
-            self._plans.popitem(last=False)
+        with self._lock:
+            self._plans[plan.plan_id] = plan
+            while len(self._plans) > self._max:
+                self._plans.popitem(last=False)
         return plan
 
     def take(self, plan_id: str) -> PurgePlan:
         """The live plan, removed (a plan is used once); refusals name why."""
-        plan = self._plans.pop(plan_id, None) if isinstance(plan_id, str) else None
+        with self._lock:
+            plan = self._plans.pop(plan_id, None) if isinstance(plan_id, str) else None
         if plan is None:
             raise PurgeRefused(
                 "no live purge plan with that id (make one with plan_instance_purge)",
@@ -135,7 +142,8 @@ class PurgePlans:
 
     def put_back(self, plan: PurgePlan) -> None:
         """Return a plan whose execution was refused before anything was deleted."""
-        self._plans[plan.plan_id] = plan
+        with self._lock:
+            self._plans[plan.plan_id] = plan
 
 
 def covers(plan: PurgePlan, manifest: ArchiveManifest) -> bool:
