@@ -36,7 +36,10 @@ class SetAllowlistParams(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def trust_mode(ctx: IpcContext) -> TrustMode:
-    """``developer`` when the ``developer_mode`` setting is on, else ``release``."""
+    """``developer`` when Operations runs in developer mode (``--developer-mode`` or the
+    ``developer_mode`` setting), else ``release``."""
+    if ctx.packages is not None and ctx.packages.developer_mode:
+        return "developer"
     return "developer" if ctx.store.load().settings.developer_mode else "release"
 
 
