@@ -96,6 +96,7 @@ def test_developer_mode_example_packages_install_run_upgrade_and_remove(
     assert status["developer_mode"] is True
     warned = call(root, "get_diagnostics_tail", kind="lifecycle", limit=1000)["records"]
     assert any(r.get("event") == "developer_mode" for r in warned)
+    assert call(root, "get_trust_policy")["mode"] == "developer"  # from the flag alone
 
     for name in (PY_AGENT, SH_AGENT):
         answer = call(root, "install_package", path=str(build_example(name, tmp_path / name)))
