@@ -28,6 +28,10 @@ from mimolo.operations.artifacts.files import is_work_in_progress
 INDEX_NAME: Final = ".inventory.json"
 DEFAULT_CLASS: Final = "default"
 RACY_NS: Final = 2_000_000_000
+# Warning codes (``warnings[].code``): advice in an answer, not errors.
+WARN_BYTES: Final = "artifact_bytes_over"
+WARN_FILES: Final = "artifact_files_over"
+WARN_AGE: Final = "artifact_age_over"
 _VERSION: Final = 1
 
 
@@ -188,14 +192,14 @@ def _warnings(
     if limits.bytes and total_bytes > limits.bytes:
         out.append(
             InventoryWarning(
-                code="artifact_bytes_over",
+                code=WARN_BYTES,
                 message=f"{total_bytes} bytes of artifacts (warning above {limits.bytes})",
             )
         )
     if limits.files and total_files > limits.files:
         out.append(
             InventoryWarning(
-                code="artifact_files_over",
+                code=WARN_FILES,
                 message=f"{total_files} artifact files (warning above {limits.files})",
             )
         )
@@ -204,7 +208,7 @@ def _warnings(
         if age_days > limits.age_days:
             out.append(
                 InventoryWarning(
-                    code="artifact_age_over",
+                    code=WARN_AGE,
                     message=f"the oldest artifact is {int(age_days)} days old "
                     f"(warning above {limits.age_days})",
                 )
