@@ -89,17 +89,18 @@ def _compare(artifacts: Path, entry: ManifestEntry) -> str:
 def _place(staged: Path, artifacts: Path, entry: ManifestEntry, *, replace: bool) -> str | None:
     """Move one verified file into place; the conflict reason if it cannot go there."""
     parts = split_rel_path(entry.rel_path)
-    with open_dir(staged, parts[:-1]) as src, open_dir(artifacts, parts[:-1], create=True) as dst:
-        name = parts[-1]
+    name = parts[-1]
+    with open_dir(staged, parts[:-1]) as src:
         os.utime(name, ns=(entry.mtime_ns, entry.mtime_ns), dir_fd=src, follow_symlinks=False)
         try:
-            if replace:
-                os.replace(name, name, src_dir_fd=src, dst_dir_fd=dst)
-            else:
-                os.link(name, name, src_dir_fd=src, dst_dir_fd=dst, follow_symlinks=False)
+            with open_dir(artifacts, parts[:-1], create=True) as dst:
+                if replace:
+                    os.replace(name, name, src_dir_fd=src, dst_dir_fd=dst)
+                else:
+                    os.link(name, name, src_dir_fd=src, dst_dir_fd=dst, follow_symlinks=False)
         except FileExistsError:
             return "appeared_during_restore"
-        except IsADirectoryError:
+        except OSError:  # a link or a file where a folder belongs, a folder in the way
             return "not_a_plain_file"
     return None
 
