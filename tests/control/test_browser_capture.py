@@ -45,9 +45,8 @@ def pause_state(root: DataRoot) -> dict[str, object]:
 def test_pause_for_a_while_then_resume(dashboard: Page, data_root: DataRoot) -> None:
     banner = dashboard.locator("#capture-banner")
     expect(banner).to_have_count(0)
-    dashboard.get_by_text("Pause recording…").click()
-    dashboard.get_by_label("15 minutes").check()
-    dashboard.get_by_role("button", name="Pause", exact=True).click()
+    dashboard.get_by_label("Pause for").select_option(label="15 minutes")
+    dashboard.get_by_role("button", name="Pause recording…", exact=True).click()
     expect(dashboard.locator("#toast")).to_contain_text("Recording paused for 15 minutes")
     expect(banner).to_be_visible(timeout=TIMEOUT_MS)
     expect(banner).to_contain_text("Recording paused")
@@ -58,16 +57,15 @@ def test_pause_for_a_while_then_resume(dashboard: Page, data_root: DataRoot) -> 
     banner.get_by_role("button", name="Resume", exact=True).click()
     expect(dashboard.locator("#toast")).to_contain_text("Recording resumed")
     expect(banner).to_have_count(0, timeout=TIMEOUT_MS)
-    expect(dashboard.get_by_text("Pause recording…")).to_be_visible()
+    expect(dashboard.get_by_role("button", name="Pause recording…")).to_be_visible()
     assert pause_state(data_root)["paused"] is False
 
 
 def test_until_resumed_shows_in_the_banner_and_survives_a_reload(
     dashboard: Page, data_root: DataRoot
 ) -> None:
-    dashboard.get_by_text("Pause recording…").click()
-    dashboard.get_by_label("Until resumed").check()
-    dashboard.get_by_role("button", name="Pause", exact=True).click()
+    dashboard.get_by_label("Pause for").select_option(label="Until resumed")
+    dashboard.get_by_role("button", name="Pause recording…", exact=True).click()
     banner = dashboard.locator("#capture-banner")
     expect(banner).to_contain_text("until you resume it", timeout=TIMEOUT_MS)
     dashboard.reload()
@@ -78,11 +76,10 @@ def test_until_resumed_shows_in_the_banner_and_survives_a_reload(
 
 
 def test_a_tampered_choice_is_refused_by_the_field(dashboard: Page, data_root: DataRoot) -> None:
-    dashboard.get_by_text("Pause recording…").click()
-    radio = dashboard.get_by_label("1 hour")
-    radio.evaluate("(el) => { el.value = '99999'; }")
-    radio.check()
-    dashboard.get_by_role("button", name="Pause", exact=True).click()
+    choice = dashboard.get_by_label("Pause for")
+    choice.evaluate("(el) => { el.options[2].value = '99999'; }")  # "1 hour", tampered
+    choice.select_option(label="1 hour")
+    dashboard.get_by_role("button", name="Pause recording…", exact=True).click()
     error = dashboard.locator('[data-error-for="minutes"]')
     expect(error).to_be_visible(timeout=TIMEOUT_MS)
     expect(error).to_contain_text("1440")
