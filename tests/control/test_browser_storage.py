@@ -213,3 +213,35 @@ def test_a_plan_that_is_no_longer_valid_is_planned_again(
     page.get_by_role("button", name="Delete 1 file").click()
     expect(page.locator(".purge-done")).to_contain_text("Purged 1 file", timeout=TIMEOUT_MS)
     assert not shot(data_root, "screen-d", 5).exists()
+
+
+def test_an_expired_plan_deletes_nothing_and_is_planned_again(
+    page: Page, control: LiveControl, ops: OpsProcess, data_root: DataRoot
+) -> None:
+    # a plan's lifetime is a setting: make it short for this test, then put it back
+    ops.stop()
+    data_root.config_path.write_text(
+        CONFIG.replace("[settings]\n", "[settings]\npurge_plan_ttl_s = 1.0\n", 1), encoding="utf-8"
+    )
+    ops.start()
+    try:
+        write_shots(data_root, "screen-a", range(5, 6))
+        open_storage(page, control, "screen-a")
+        plan(page, "2026-03-05", "2026-03-05")
+        page.get_by_label("Do not archive: delete them for good").check()
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_label("I confirm: delete these 1 file").check()
+        page.wait_for_timeout(2500)  # longer than the plan's 1 s lifetime
+        page.get_by_role("button", name="Delete 1 file").click()
+        expired = page.locator(".purge-expired")
+        expect(expired).to_contain_text("This purge plan has expired", timeout=TIMEOUT_MS)
+        expect(expired).to_contain_text("Nothing was deleted")
+        assert shot(data_root, "screen-a", 5).exists()
+        page.get_by_role("button", name="Plan again").click()
+        expect(page.locator("#purge-execute-form h4").first).to_contain_text(
+            "Plan: 1 file", timeout=TIMEOUT_MS
+        )
+    finally:
+        ops.stop()
+        data_root.config_path.write_text(CONFIG, encoding="utf-8")
+        ops.start()

@@ -39,6 +39,7 @@ _MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
 # Settings that must be strictly positive / non-negative.
 _POSITIVE = (
     "heartbeat_interval_s",
+    "purge_plan_ttl_s",
     "agent_flush_interval_s",
     "start_timeout_s",
     "hang_timeout_s",

@@ -11,6 +11,8 @@ from typing import Any
 
 import msgspec
 
+from mimolo.protocol.review import ReviewSettings
+
 
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """``[settings]``: global supervision, ledger and policy settings."""
@@ -48,7 +50,11 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     artifact_warn_bytes: int = 10 * 1024**3
     artifact_warn_files: int = 200_000
     artifact_warn_age_days: int = 365
+    # How long a purge plan stays valid before it must be planned again (DESIGN §10).
+    purge_plan_ttl_s: float = 900.0
     developer_mode: bool = False
+    # The IANA zone days, weeks, totals and reports are cut in ("" = the system's zone).
+    timezone: str = ""
 
 
 class InstanceConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -72,6 +78,7 @@ LEGACY_INSTANCE_KEYS: dict[str, str] = {"template": "plugin_id", "label": "insta
 class AgentConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     settings: Settings = msgspec.field(default_factory=Settings)
     instances: dict[str, InstanceConfig] = {}
+    review: ReviewSettings = ReviewSettings()  # ``[review]``, rules as ``[[review.rules]]``
 
 
 def current_instance_keys(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -114,7 +121,36 @@ def lenient_config(raw: Mapping[str, Any]) -> tuple[AgentConfig, list[str]]:
             instances[str(iid)] = msgspec.convert(current_instance_keys(table)[0], InstanceConfig)
         except msgspec.ValidationError as exc:
             warnings.append(f"instances.{iid}: {exc}")
-    return AgentConfig(settings=msgspec.convert(settings, Settings), instances=instances), warnings
+    review = _lenient_review(raw.get("review", {}), warnings)
+    config = AgentConfig(
+        settings=msgspec.convert(settings, Settings), instances=instances, review=review
+    )
+    return config, warnings
+
+
+def _lenient_review(raw: object, warnings: list[str]) -> ReviewSettings:
+    """``[review]`` key by key (rules one by one): what converts is kept, the rest named."""
+    if not isinstance(raw, Mapping):
+        warnings.append("review: must be a table")
+        return ReviewSettings()
+    kept: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key == "rules" and isinstance(value, list):
+            rules = []
+            for i, rule in enumerate(value):
+                try:
+                    rules.append(msgspec.convert({"rules": [rule]}, ReviewSettings).rules[0])
+                except msgspec.ValidationError as exc:
+                    warnings.append(f"review.rules[{i}]: {exc}")
+            kept["rules"] = rules
+            continue
+        try:
+            msgspec.convert({key: value}, ReviewSettings)
+        except msgspec.ValidationError as exc:
+            warnings.append(f"review.{key}: {exc}")
+        else:
+            kept[key] = value
+    return msgspec.convert(kept, ReviewSettings)
 
 
 __all__ = [

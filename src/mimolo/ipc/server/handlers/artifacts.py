@@ -49,7 +49,8 @@ class ExecuteParams(msgspec.Struct, forbid_unknown_fields=True):
 def service(ctx: IpcContext) -> ArtifactService:
     """The context's artifact service (made on first use)."""
     if ctx.artifacts is None:
-        ctx.artifacts = ArtifactService(ctx.data_root)
+        ttl = ctx.store.load().settings.purge_plan_ttl_s
+        ctx.artifacts = ArtifactService(ctx.data_root, plan_ttl_s=ttl)
     return ctx.artifacts
 
 
