@@ -10,7 +10,8 @@ boundaries, report with context, keep running.
     ├── ProtocolError              a line or command that breaks the agent protocol (400)
     │   └── LineRejected           an agent line that is not a message; ``reason`` says why
     ├── ConfigError                a config file, instance change or form that does not validate
-    │   └── FormTooLarge           a Control form body over the size cap (answered as ConfigError)
+    │   ├── FormTooLarge           a Control form body over the size cap (answered as ConfigError)
+    │   └── RulesInvalid           categorization rules that do not compile or repeat an id
     ├── InvalidField               a control request's field failed its handler's own check
     ├── DataRootError              the data root is unusable (permissions, a socket in the way)
     │   └── AlreadyRunning         another Operations holds the singleton lock (409)
@@ -59,8 +60,14 @@ boundaries, report with context, keep running.
     ├── UploadInvalid              Control: a package upload is not one multipart file (400)
     │   ├── UploadTooLarge         over Control's upload cap (413)
     │   └── UploadUnknown          no held upload of that id (used, cancelled, expired) (404)
-    └── CaptureUnavailable         the screen (or window) cannot be captured right now (503)
-        └── CaptureTimeout         an external capture call did not answer in time (504)
+    ├── CaptureUnavailable         the screen (or window) cannot be captured right now (503)
+    │   └── CaptureTimeout         an external capture call did not answer in time (504)
+    └── ReviewError                the review journal cannot be read or written (500)
+        ├── AdjustmentInvalid      an adjustment that does not hold up (range, split, client) (400)
+        ├── AdjustmentUnknown      no adjustment of that id (404)
+        ├── InvoiceInvalid         an invoice request that does not hold up (range, rate) (400)
+        ├── InvoiceUnknown         no issued invoice of that id (404)
+        └── PeriodLocked           the range is billed by an issued invoice; void it first (409)
 
 A raise may refine the code (``WidgetError(..., code="render_timeout")``); the instance then
 takes that code's ``http_status`` from ``CODES``. A code from elsewhere that the table does
@@ -146,6 +153,13 @@ class InvalidField(MimoloError):
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}", field=field)
+
+
+class RulesInvalid(ConfigError):
+    """Categorization rules that cannot be used: a malformed regex, a repeated ``rule_id``."""
+
+    code = "rules_invalid"
+    http_status = 400
 
 
 class DataRootError(MimoloError):
@@ -487,6 +501,51 @@ class CaptureTimeout(CaptureUnavailable):
     http_status = 504
 
 
+class ReviewError(MimoloError):
+    """The review journal (``operations/review/``) cannot be read or written."""
+
+    code = "review_error"
+    http_status = 500
+
+
+class AdjustmentInvalid(ReviewError):
+    """An adjustment that does not hold up: an inverted or overlapping range, a split
+    outside its gap, an unknown client, a revoke of a revoke; ``field`` names what."""
+
+    code = "adjustment_invalid"
+    http_status = 400
+
+
+class AdjustmentUnknown(ReviewError):
+    """No adjustment of that id in the journal."""
+
+    code = "adjustment_unknown"
+    http_status = 404
+
+
+class InvoiceInvalid(ReviewError):
+    """An invoice request that does not hold up: an inverted range, no rate, an unknown
+    client, or a void of an invoice already voided."""
+
+    code = "invoice_invalid"
+    http_status = 400
+
+
+class InvoiceUnknown(ReviewError):
+    """No issued invoice of that id."""
+
+    code = "invoice_unknown"
+    http_status = 404
+
+
+class PeriodLocked(ReviewError):
+    """The range lies in a period an issued invoice bills; the message names its number
+    (void that invoice first)."""
+
+    code = "period_locked"
+    http_status = 409
+
+
 def _code(description: str, http_status: int, *, ipc: bool = False) -> ErrorCode:
     return ErrorCode(description, http_status, ipc)
 
@@ -691,6 +750,24 @@ CODES: Final[Mapping[str, ErrorCode]] = {
     "backup_does_not_verify": _code(
         "the restored evidence does not verify as the backup's manifest says it did", 409
     ),
+    # review: rules, adjustments and invoices
+    "rules_invalid": _code(
+        "a rule's regex does not compile or a rule_id repeats (`field` names it)", 400, ipc=True
+    ),
+    "review_error": _code("the review journal cannot be read or written", 500, ipc=True),
+    "adjustment_invalid": _code(
+        "the adjustment does not hold up (range, split, client; `field` names it)", 400, ipc=True
+    ),
+    "adjustment_unknown": _code("no adjustment with that id", 404, ipc=True),
+    "invoice_invalid": _code(
+        "the invoice request does not hold up (range, rate, client, already voided)",
+        400,
+        ipc=True,
+    ),
+    "invoice_unknown": _code("no issued invoice with that id", 404, ipc=True),
+    "period_locked": _code(
+        "an issued invoice bills that range (its number is named); void it first", 409, ipc=True
+    ),
     # Control's own answers
     "unknown_action": _code("no Control action of that name", 404),
     "unknown_job": _code("no report job with that id", 404),
@@ -705,6 +782,8 @@ __all__ = [
     "AllowlistHashMismatch",
     "AllowlistInvalid",
     "AllowlistRollback",
+    "AdjustmentInvalid",
+    "AdjustmentUnknown",
     "AlreadyRunning",
     "BackupError",
     "ArchiveBomb",
@@ -728,6 +807,8 @@ __all__ = [
     "ExtraTemplateError",
     "FormTooLarge",
     "InvalidField",
+    "InvoiceInvalid",
+    "InvoiceUnknown",
     "IpcError",
     "KeyInvalid",
     "KeyUntrusted",
@@ -744,10 +825,13 @@ __all__ = [
     "PackageRollback",
     "PackageSourceRefused",
     "PackageUnreadable",
+    "PeriodLocked",
     "ProtocolError",
     "PurgeRefused",
     "RemoteError",
     "ReportError",
+    "ReviewError",
+    "RulesInvalid",
     "SignatureInvalid",
     "SignatureMissing",
     "TrustError",
