@@ -62,6 +62,7 @@ boundaries, report with context, keep running.
     │   └── UploadUnknown          no held upload of that id (used, cancelled, expired) (404)
     ├── CaptureUnavailable         the screen (or window) cannot be captured right now (503)
     │   └── CaptureTimeout         an external capture call did not answer in time (504)
+    ├── TeamStoreError             the team store (PostgreSQL) cannot be reached or refused (502)
     └── ReviewError                the review journal cannot be read or written (500)
         ├── AdjustmentInvalid      an adjustment that does not hold up (range, split, client) (400)
         ├── AdjustmentUnknown      no adjustment of that id (404)
@@ -501,6 +502,14 @@ class CaptureTimeout(CaptureUnavailable):
     http_status = 504
 
 
+class TeamStoreError(MimoloError):
+    """The team store (PostgreSQL, docs/team.md) cannot be reached, lacks the schema, or
+    refused a statement; the raise names which (``team_unreachable``...)."""
+
+    code = "team_store_failed"
+    http_status = 502
+
+
 class ReviewError(MimoloError):
     """The review journal (``operations/review/``) cannot be read or written."""
 
@@ -768,6 +777,15 @@ CODES: Final[Mapping[str, ErrorCode]] = {
     "period_locked": _code(
         "an issued invoice bills that range (its number is named); void it first", 409, ipc=True
     ),
+    # the team store (PostgreSQL)
+    "team_store_failed": _code("the team store failed a statement", 502),
+    "team_unreachable": _code("the team store's PostgreSQL cannot be reached", 503),
+    "team_no_conninfo": _code("no team store connection is configured", 400),
+    "team_schema_missing": _code("the database has no MiMoLo team schema (init-db)", 409),
+    "team_schema_newer": _code("the team schema is newer than this MiMoLo knows", 409),
+    "team_host_unknown": _code("the role writes for no host, or not for this machine", 403),
+    "team_refused": _code("PostgreSQL refused the statement (privilege or row security)", 403),
+    "team_encoding": _code("the team database's encoding is not UTF8", 400),
     # Control's own answers
     "unknown_action": _code("no Control action of that name", 404),
     "unknown_job": _code("no report job with that id", 404),
@@ -834,6 +852,7 @@ __all__ = [
     "RulesInvalid",
     "SignatureInvalid",
     "SignatureMissing",
+    "TeamStoreError",
     "TrustError",
     "UnknownKey",
     "UnsafeArchiveError",
