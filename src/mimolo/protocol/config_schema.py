@@ -136,7 +136,7 @@ def _lenient_review(raw: object, warnings: list[str]) -> ReviewSettings:
     kept: dict[str, Any] = {}
     for key, value in raw.items():
         if key == "rules" and isinstance(value, list):
-            rules = []
+            rules: list[Any] = []
             for i, rule in enumerate(value):
                 try:
                     rules.append(msgspec.convert({"rules": [rule]}, ReviewSettings).rules[0])
