@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ),
     ("mimolo.sdk", "mimolo.ipc", "mimolo.timeline", "mimolo.evidence"),
     ("mimolo.agents", "mimolo.reports"),
-    ("mimolo.operations", "mimolo.backup"),
+    ("mimolo.operations", "mimolo.backup", "mimolo.team"),
     ("mimolo.ipc.server",),
     ("mimolo.control",),
     ("mimolo.cli", "mimolo.testing", "mimolo.__main__"),
