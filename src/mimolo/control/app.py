@@ -19,6 +19,7 @@ from mimolo.control import widgets  # widget canvas API + /artifacts route (widg
 from mimolo.control.auth import Auth, AuthMiddleware
 from mimolo.control.context import STATIC_DIR, ControlState
 from mimolo.control.errors_http import mimolo_error
+from mimolo.control.evidence_source import EvidenceSource
 from mimolo.control.headers import SecurityHeadersMiddleware
 from mimolo.control.ops_link import OpsLink
 from mimolo.control.report_jobs import ReportJobs
@@ -32,6 +33,7 @@ from mimolo.control.routes import (
     packages,
     reports,
     storage,
+    team,
     timeline,
 )
 from mimolo.dataroot import DataRoot
@@ -54,29 +56,39 @@ def create_app(
     *,
     auth: Auth | None = None,
     ops: OpsLink | None = None,
+    source: EvidenceSource | None = None,
 ) -> Starlette:
-    """A Control app for ``data_root``; ``auth.token`` is the launch token to print."""
+    """A Control app for ``data_root``; ``auth.token`` is the launch token to print.
+
+    With a team ``source`` it is the read-only team view: only the Timeline, Evidence and
+    Reports pages exist and Operations is never contacted.
+    """
     state = ControlState(
         data_root=data_root,
         auth=auth or Auth(),
         ops=ops or OpsLink(data_root.socket_path),
         jobs=ReportJobs(),
+        source=source,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        monitor = asyncio.create_task(state.ops.run(), name="ops-link")
+        monitor = None if state.team else asyncio.create_task(state.ops.run(), name="ops-link")
         try:
             yield
         finally:
-            monitor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await monitor
+            if monitor is not None:
+                monitor.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await monitor
             await state.jobs.aclose()
             packages.discard_uploads(app)
+            await asyncio.to_thread(state.evidence.close)
 
-    app = Starlette(
-        routes=[
+    pages = (
+        team.routes(evidence.routes, timeline.routes, reports.routes)
+        if state.team
+        else [
             *dashboard.routes,
             *capture.routes,
             *instances.routes,
@@ -87,6 +99,11 @@ def create_app(
             *packages.routes,
             *storage.routes,
             *widgets.routes,
+        ]
+    )
+    app = Starlette(
+        routes=[
+            *pages,
             Mount("/static", StaticFiles(directory=Path(STATIC_DIR)), name="static"),
         ],
         middleware=[

@@ -14,6 +14,7 @@ from starlette.templating import Jinja2Templates
 
 from mimolo import __version__
 from mimolo.control.auth import Auth, Session
+from mimolo.control.evidence_source import EvidenceSource, LocalSource
 from mimolo.control.ops_link import OpsLink
 from mimolo.control.report_jobs import ReportJobs
 from mimolo.dataroot import DataRoot
@@ -32,6 +33,9 @@ NAV = (
     ("packages", "/packages", "Packages"),
     ("storage", "/storage", "Storage"),
 )
+
+TEAM_NAV = tuple(item for item in NAV if item[0] in ("evidence", "timeline", "reports"))
+"""The team view's pages: the read-only ones (nothing there needs Operations)."""
 
 
 def _duration(seconds: Any) -> str:
@@ -85,13 +89,29 @@ def make_templates() -> Jinja2Templates:
 
 @dataclass
 class ControlState:
-    """Everything the routes need: data root, auth, the Operations link, report jobs."""
+    """Everything the routes need: data root, auth, the Operations link, report jobs, and
+    the evidence source the Timeline, Evidence and Reports views read (local or team)."""
 
     data_root: DataRoot
     auth: Auth
     ops: OpsLink
     jobs: ReportJobs
     templates: Jinja2Templates = field(default_factory=make_templates)
+    source: EvidenceSource | None = None
+
+    def __post_init__(self) -> None:
+        if self.source is None:
+            self.source = LocalSource(self.data_root)
+
+    @property
+    def evidence(self) -> EvidenceSource:
+        """The evidence source (this machine's ledger unless Control serves a team store)."""
+        assert self.source is not None  # set in __post_init__
+        return self.source
+
+    @property
+    def team(self) -> bool:
+        return self.evidence.team
 
 
 def control_state(request: Request) -> ControlState:
@@ -113,9 +133,11 @@ def render(
         "csrf_token": session_of(request).csrf_token,
         "ops": state.ops,
         "page": page,
-        "nav": NAV,
+        "nav": TEAM_NAV if state.team else NAV,
+        "team": state.team,
         "version": __version__,
         "data_root": str(state.data_root.root),
+        "store": state.evidence.label,
     }
     response: HTMLResponse = state.templates.TemplateResponse(
         request, name, {**base, **context}, status_code=status_code
@@ -126,6 +148,7 @@ def render(
 __all__ = [
     "NAV",
     "STATIC_DIR",
+    "TEAM_NAV",
     "TEMPLATES_DIR",
     "ControlState",
     "control_state",

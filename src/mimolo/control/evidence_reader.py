@@ -53,6 +53,7 @@ class RawRecord(msgspec.Struct, frozen=True, kw_only=True):
     window_end: datetime | None = None
     client_id: str | None = None
     torn: bool = False
+    host: str = ""  # the team view's host; empty for this machine's own ledger
 
     @property
     def active(self) -> bool:

@@ -14,8 +14,8 @@ from typing import Any
 
 import msgspec
 
+from mimolo.control.evidence_source import ALL, EvidenceSource, LocalSource, ViewFilters
 from mimolo.control.report_jobs import Progress
-from mimolo.control.timeline_source import load_timeline
 from mimolo.dataroot import DataRoot, ensure_private_dir
 from mimolo.reports import run_report
 from mimolo.timeline.models import Segment
@@ -90,10 +90,18 @@ def list_reports(root: DataRoot, limit: int = 20) -> list[ReportFile]:
     return sorted(files, key=lambda f: f.modified, reverse=True)[:limit]
 
 
-def report_segments(root: DataRoot, request: ReportRequest) -> list[Segment]:
-    """The derived segments of the request's days (whole UTC days), of its client if set."""
+def report_segments(
+    root: DataRoot,
+    request: ReportRequest,
+    source: EvidenceSource | None = None,
+    filters: ViewFilters = ALL,
+) -> list[Segment]:
+    """The derived segments of the request's days (whole UTC days), of its client if set
+    (from this machine's ledger, or the team store's hosts the ``filters`` select)."""
     start, end = request_window(request)
-    return load_timeline(root, start, end, client_id=request.client_id).timeline.segments
+    source = source or LocalSource(root)
+    loaded = source.load_timeline(start, end, client_id=request.client_id, filters=filters)
+    return loaded.timeline.segments
 
 
 def request_window(request: ReportRequest) -> tuple[datetime, datetime]:
@@ -120,11 +128,17 @@ def reporter_params(request: ReportRequest) -> dict[str, Any]:
     return params
 
 
-async def run_report_job(root: DataRoot, request: ReportRequest, progress: Progress) -> Path:
+async def run_report_job(
+    root: DataRoot,
+    request: ReportRequest,
+    progress: Progress,
+    source: EvidenceSource | None = None,
+    filters: ViewFilters = ALL,
+) -> Path:
     """Derive the segments (in a worker thread), run the reporter, return the file."""
     kind = REPORT_KINDS[request.kind]
     progress(0.05, "deriving the timeline")
-    segments = await asyncio.to_thread(report_segments, root, request)
+    segments = await asyncio.to_thread(report_segments, root, request, source, filters)
     progress(0.25, f"{len(segments)} segment(s); running the {kind.reporter} reporter")
     ensure_private_dir(root.reports_dir)
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mimolo.control.chain_status import day_chain
 from mimolo.control.context import control_state, render
-from mimolo.control.evidence_reader import RawRecord, read_raw_evidence
-from mimolo.control.timeline_source import load_policy
+from mimolo.control.evidence_reader import RawRecord
+from mimolo.control.evidence_source import EvidenceSource, ViewFilters, parse_filters
 from mimolo.slugs import is_slug
 from mimolo.timeline.derive import derive_timeline
 from mimolo.timeline.models import Segment, TimelinePolicy, TimelineSummary, to_epoch
@@ -60,9 +60,19 @@ def derived_segments(
     end: datetime,
     policy: TimelinePolicy | None = None,
 ) -> list[Segment]:
-    """Segments derived from exactly the records shown."""
-    timeline = derive_timeline(to_summaries(records), policy, window=(start, end))
-    return timeline.segments
+    """Segments derived from exactly the records shown, each host's on its own (one
+    machine's work never joins another's)."""
+    hosts: dict[str, list[RawRecord]] = {}
+    for r in records:
+        hosts.setdefault(r.host, []).append(r)
+    if len(hosts) <= 1:
+        return derive_timeline(to_summaries(records), policy, window=(start, end)).segments
+    segments = [
+        seg
+        for group in hosts.values()
+        for seg in derive_timeline(to_summaries(group), policy, window=(start, end)).segments
+    ]
+    return sorted(segments, key=lambda s: (s.start, s.end, s.instances))
 
 
 async def evidence(request: Request) -> Response:
@@ -77,16 +87,16 @@ async def evidence(request: Request) -> Response:
         end = start + timedelta(minutes=1)
     instance = query.get("instance", "")
     active_only = query.get("active") == "1"
-    page = read_raw_evidence(
-        control_state(request).data_root,
-        start,
-        end,
-        active_only=active_only,
-        instance_id=instance if is_slug(instance) else None,
-    )
+    source = control_state(request).evidence
+    filters = parse_filters(query)
+    page = await asyncio.to_thread(
+        source.read_evidence, start, end, active_only=active_only,
+        instance_id=instance if is_slug(instance) else None, filters=filters,
+    )  # fmt: skip
     good = [r for r in page.records if not r.torn]
-    policy, _ = load_policy(control_state(request).data_root)
-    chain = await asyncio.to_thread(day_chain, control_state(request).data_root, day)
+    policy, _ = source.load_policy()
+    chain = await asyncio.to_thread(source.day_chain, day)
+    team = await asyncio.to_thread(_team_context, source, filters) if source.team else {}
     return render(
         request,
         "evidence.html",
@@ -106,7 +116,14 @@ async def evidence(request: Request) -> Response:
         instances=sorted({r.instance_id for r in good}),
         prev_day=(day - timedelta(days=1)).isoformat(),
         next_day=(day + timedelta(days=1)).isoformat(),
+        filters=filters,
+        **team,
     )
+
+
+def _team_context(source: EvidenceSource, filters: ViewFilters) -> dict[str, Any]:
+    """The team view's filter choices and each host's chain as the collector flagged it."""
+    return {"choices": source.choices(), "host_chains": source.host_chains(filters)}
 
 
 routes = [Route("/evidence", evidence)]

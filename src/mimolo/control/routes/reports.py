@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -12,11 +13,11 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from mimolo.control.context import control_state, render
+from mimolo.control.evidence_source import ALL, parse_filters
 from mimolo.control.forms import read_form
 from mimolo.control.report_packs import pack_eligible, run_pack_job
 from mimolo.control.report_runner import REPORT_KINDS, ReportRequest, list_reports, run_report_job
 from mimolo.control.responses import json_error, json_ok, refusal_response
-from mimolo.control.timeline_source import load_timeline
 from mimolo.errors import ConfigError
 from mimolo.slugs import is_slug
 
@@ -74,11 +75,9 @@ async def reports_page(request: Request) -> Response:
     first = today.replace(day=1)
     window_start = datetime.combine(today - timedelta(days=90), datetime.min.time(), UTC)
     window_end = datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC)
-    clients = sorted(
-        c
-        for c in load_timeline(state.data_root, window_start, window_end).timeline.per_client
-        if is_slug(c)
-    )
+    recent = await asyncio.to_thread(state.evidence.load_timeline, window_start, window_end)
+    clients = sorted(c for c in recent.timeline.per_client if is_slug(c))
+    choices = await asyncio.to_thread(state.evidence.choices) if state.team else None
     return render(
         request,
         "reports.html",
@@ -88,23 +87,31 @@ async def reports_page(request: Request) -> Response:
         start=first.isoformat(),
         end=today.isoformat(),
         existing=list_reports(state.data_root),
-        pack_eligible=pack_eligible,
+        pack_eligible=None if state.team else pack_eligible,
+        choices=choices,
+        filters=ALL,
     )
 
 
 async def reports_fragment(request: Request) -> Response:
     """``GET /fragments/reports``: the recent reports list (refreshed by ``app.js``)."""
-    existing = list_reports(control_state(request).data_root)
+    state = control_state(request)
+    existing = list_reports(state.data_root)
+    eligible = None if state.team else pack_eligible  # packs read this machine's ledger
     return render(
-        request, "_reports_list.html", "reports", existing=existing, pack_eligible=pack_eligible
+        request, "_reports_list.html", "reports", existing=existing, pack_eligible=eligible
     )
 
 
 async def start_report(request: Request) -> Response:
     """``POST /api/reports``: start a job, answer its id."""
     state = control_state(request)
-    report = parse_report_form(await read_form(request))
-    job = state.jobs.submit(lambda progress: run_report_job(state.data_root, report, progress))
+    form = await read_form(request)
+    report = parse_report_form(form)
+    source, filters = state.evidence, parse_filters(form)
+    job = state.jobs.submit(
+        lambda progress: run_report_job(state.data_root, report, progress, source, filters)
+    )
     return json_ok(job_id=job.job_id)
 
 

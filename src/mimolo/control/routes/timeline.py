@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, date, datetime, timedelta
 
@@ -11,10 +12,10 @@ from starlette.routing import Route
 
 from mimolo.control.app_lanes_view import load_app_lanes
 from mimolo.control.context import control_state, render
+from mimolo.control.evidence_source import parse_filters
 from mimolo.control.routes.evidence import parse_day
 from mimolo.control.svg_pauses import render_paused_band
 from mimolo.control.svg_timeline import GroupBy, build_lanes, render_timeline_svg
-from mimolo.control.timeline_source import load_timeline
 from mimolo.timeline.pauses import paused_spans, read_capture_audits
 
 log = logging.getLogger(__name__)
@@ -39,10 +40,15 @@ async def timeline(request: Request) -> Response:
     day = parse_day(query.get("date"), datetime.now(UTC).date())
     start, end = view_range(view, day)
     state = control_state(request)
-    result = load_timeline(state.data_root, start, end, group_by_client=group == "client")
+    filters = parse_filters(query)
+    result = await asyncio.to_thread(
+        state.evidence.load_timeline, start, end, group_by_client=group == "client",
+        filters=filters,
+    )  # fmt: skip
     step = timedelta(days=7 if view == "week" else 1)
     lanes = build_lanes(result.timeline.segments, group)
-    audits = read_capture_audits(state.data_root, start, end)
+    audits = [] if state.team else read_capture_audits(state.data_root, start, end)
+    apps = apps and not state.team  # application lanes read this machine's ledger files
     pauses = paused_spans(audits, start, end, now=datetime.now(UTC))
     return render(
         request,
@@ -66,6 +72,8 @@ async def timeline(request: Request) -> Response:
         pauses=pauses,
         paused_svg=render_paused_band(pauses, start, end),
         app_lanes=load_app_lanes(state.data_root, start, end) if apps else None,
+        filters=filters,
+        choices=await asyncio.to_thread(state.evidence.choices) if state.team else None,
     )
 
 
