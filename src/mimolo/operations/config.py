@@ -18,6 +18,7 @@ import msgspec
 from mimolo.agents.catalog import builtin_templates
 from mimolo.dataroot import DataRoot, write_atomic
 from mimolo.errors import ConfigError
+from mimolo.operations.review_config import check_review, check_timezone
 from mimolo.protocol.config_schema import (
     LEGACY_INSTANCE_KEYS,
     AgentConfig,
@@ -26,6 +27,7 @@ from mimolo.protocol.config_schema import (
     current_instance_keys,
 )
 from mimolo.protocol.params import validate_params
+from mimolo.protocol.review import ReviewSettings
 from mimolo.protocol.templates import AgentTemplate
 from mimolo.slugs import check_label, check_slug
 
@@ -162,10 +164,11 @@ def _written_names(raw: object) -> dict[str, str]:
 
 def validate_config(raw: Mapping[str, Any], resolve: TemplateResolver) -> AgentConfig:
     """Convert a parsed TOML document into a checked ``AgentConfig`` (params canonicalised)."""
-    unknown = sorted(set(raw) - {"settings", "instances"})
+    unknown = sorted(set(raw) - {"settings", "instances", "review"})
     if unknown:
-        raise ConfigError("unknown key (known: settings, instances)", field=unknown[0])
+        raise ConfigError("unknown key (known: settings, instances, review)", field=unknown[0])
     settings = _convert(raw.get("settings", {}), Settings, "settings")
+    review = _convert(raw.get("review", {}), ReviewSettings, "review")
     raw_instances = raw.get("instances", {})
     if not isinstance(raw_instances, Mapping):
         raise ConfigError("must be a table of instances", field="instances")
@@ -173,15 +176,17 @@ def validate_config(raw: Mapping[str, Any], resolve: TemplateResolver) -> AgentC
         str(iid): _convert(_current_keys(str(iid), value), InstanceConfig, f"instances.{iid}")
         for iid, value in raw_instances.items()
     }
-    config = AgentConfig(settings=settings, instances=parsed)
+    config = AgentConfig(settings=settings, instances=parsed, review=review)
     _check_settings(config.settings)
+    check_timezone(config.settings.timezone)
+    check_review(config.review)
     instances = {
         instance_id: _check_instance(
             instance_id, inst, resolve, _written_names(raw_instances.get(instance_id))
         )
         for instance_id, inst in config.instances.items()
     }
-    return AgentConfig(settings=config.settings, instances=instances)
+    return AgentConfig(settings=config.settings, instances=instances, review=config.review)
 
 
 def parse_config_text(text: str, resolve: TemplateResolver) -> AgentConfig:
