@@ -8,18 +8,20 @@ whole result as an ``AgentConfig`` and replaces the file atomically (0600).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import tomlkit
-from tomlkit.items import Table
+from tomlkit.items import InlineTable, Table
 from tomlkit.toml_document import TOMLDocument
 
 from mimolo.dataroot import write_atomic
 from mimolo.errors import ConfigError
 from mimolo.operations.config import TemplateResolver, builtin_resolver, validate_config
 from mimolo.protocol.config_schema import LEGACY_INSTANCE_KEYS, AgentConfig, InstanceConfig
+from mimolo.protocol.review import Assignment, Rule
 from mimolo.slugs import check_slug
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,33 @@ def _instance_table(instance: InstanceConfig) -> Table:
         if value is not None:
             params.add(key, value)
     table.add("params", params)
+    return table
+
+
+def _inline(fields: dict[str, Any]) -> InlineTable:
+    """An inline table of the fields that are set (``None`` and empty values are left out)."""
+    table = tomlkit.inline_table()
+    for key, value in fields.items():
+        if value is None or value == () or value == []:
+            continue
+        table.append(key, list(value) if isinstance(value, tuple) else value)
+    return table
+
+
+def _rule_table(rule: Rule) -> Table:
+    """One ``[[review.rules]]`` entry: match and assign as inline tables."""
+    table = tomlkit.table()
+    table.add("rule_id", rule.rule_id)
+    if rule.label:
+        table.add("label", rule.label)
+    if not rule.enabled:
+        table.add("enabled", False)
+    match = _inline(msgspec.structs.asdict(rule.match))
+    if match:
+        table.add("match", match)
+    assign = _inline(msgspec.structs.asdict(rule.assign))
+    if assign:
+        table.add("assign", assign)
     return table
 
 
@@ -146,6 +175,31 @@ class ConfigStore:
             del params[key]
         for key, value in instance.params.items():
             _set_or_delete(params, key, value)
+        return self.write_document(doc)
+
+    def set_rules(self, rules: Sequence[Rule], default: Assignment | None = None) -> AgentConfig:
+        """Replace ``[[review.rules]]`` (and ``review.default`` when given); the rest of
+        ``[review]`` and its comments stay. Refused (``rules_invalid``) before writing."""
+        doc = self.read_document()
+        review = doc.get("review")
+        if review is None:
+            review = tomlkit.table()
+            doc["review"] = review
+        if not isinstance(review, Table):
+            raise ConfigError("must be a table", field="review")
+        if "rules" in review:
+            del review["rules"]
+        if default is not None:
+            assign = _inline(msgspec.structs.asdict(default))
+            if assign:
+                review["default"] = assign
+            elif "default" in review:
+                del review["default"]
+        if rules:
+            aot = tomlkit.aot()
+            for rule in rules:
+                aot.append(_rule_table(rule))
+            review["rules"] = aot
         return self.write_document(doc)
 
     def remove_instance(self, instance_id: str) -> AgentConfig:
