@@ -23,7 +23,7 @@ from mimolo.timeline.reader import ReadWarning
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: the ledger seq of each summary
 _MODES = ("passive", "active")
 _KEEP: tuple[bool | None, ...] = (None, False, True)
 
@@ -40,6 +40,7 @@ class _Columns(msgspec.Struct, kw_only=True):
     end: bytes
     mode: bytes
     keep_alive: bytes
+    seq: bytes
     warnings: list[tuple[str, int, str]]
 
 
@@ -124,6 +125,7 @@ def _encode(
         end=array("d", [s.end for s in summaries]).tobytes(),
         mode=bytes(1 if s.mode == "active" else 0 for s in summaries),
         keep_alive=bytes(_KEEP.index(s.keep_alive) for s in summaries),
+        seq=array("q", [s.seq for s in summaries]).tobytes(),
         warnings=[(w.path, w.line, w.reason) for w in warnings],
     )
     return _encoder.encode(cols)
@@ -154,6 +156,7 @@ def _summaries(cols: _Columns) -> list[TimelineSummary]:
         [_MODES[m] for m in cols.mode],
         [_KEEP[k] for k in cols.keep_alive],
         [clients[c] for c in _ints(cols.index_type, cols.client)],
+        _ints("q", cols.seq),
     )
     if len({len(c) for c in columns}) != 1:
         raise ValueError("columns of different lengths")

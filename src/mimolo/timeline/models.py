@@ -20,7 +20,9 @@ DEFAULT_COOLDOWN_S = 600.0
 class TimelineSummary(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """One ledger summary reduced to what derivation reads (compact, cacheable).
 
-    ``start``/``end`` are the summary's ``window`` or, without one, its timestamp twice.
+    ``start``/``end`` are the summary's ``window`` or, without one, its timestamp twice;
+    ``seq`` is the ledger record's sequence number (0 when built in memory), so a derived
+    segment can name the records it comes from.
     """
 
     instance_id: str
@@ -30,6 +32,7 @@ class TimelineSummary(msgspec.Struct, frozen=True, array_like=True, gc=False):
     mode: str
     keep_alive: bool | None = None
     client_id: str | None = None
+    seq: int = 0
 
 
 class TimelinePolicy(msgspec.Struct, frozen=True, kw_only=True):

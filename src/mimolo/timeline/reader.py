@@ -67,9 +67,13 @@ def _summary(view: EvidenceView, names: dict[str, str]) -> TimelineSummary:
         client_id = names.setdefault(client_id, client_id)
     signal = data.activity_signal
     if signal is None:
-        return TimelineSummary(instance_id, plugin_id, start, end, "passive", None, client_id)
+        return TimelineSummary(
+            instance_id, plugin_id, start, end, "passive", None, client_id, view.seq
+        )
     mode = "active" if signal.mode == "active" else "passive"
-    return TimelineSummary(instance_id, plugin_id, start, end, mode, signal.keep_alive, client_id)
+    return TimelineSummary(
+        instance_id, plugin_id, start, end, mode, signal.keep_alive, client_id, view.seq
+    )
 
 
 def _decode_one(
