@@ -24,6 +24,7 @@ from mimolo.operations.config_store import ConfigStore
 from mimolo.operations.diagnostics import DiagnosticsAPI
 from mimolo.operations.package_store import PackageStore
 from mimolo.operations.package_templates import PackageCatalog
+from mimolo.operations.review_journal import ReviewJournal
 from mimolo.operations.widget_bridge import WidgetBridge
 from mimolo.protocol.config_schema import AgentConfig, InstanceConfig
 from mimolo.protocol.templates import AgentTemplate
@@ -78,6 +79,7 @@ class IpcContext:
     packages: PackageCatalog | None = None  # installed packages (handlers.packages)
     package_store: PackageStore | None = None  # the writer of packages/
     artifacts: ArtifactService | None = None  # made on first use (handlers.artifacts)
+    review: ReviewJournal | None = None  # made on first use (handlers.review)
 
     def audit(self, action: str, **fields: Any) -> None:
         """A ``kind: "audit"`` breadcrumb for every config change made over IPC."""
