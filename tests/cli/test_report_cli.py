@@ -101,7 +101,7 @@ def test_templates_list_and_copy(tmp_path: Path) -> None:
     code, out = run("report", "templates", "--data-dir", str(tmp_path))
     assert code == 0 and "invoice.html.j2" in out and "builtin" in out and "user" not in out
     code, out = run("report", "templates", "--copy", "--data-dir", str(tmp_path))
-    assert code == 0 and "Copied 4 templates" in out
+    assert code == 0 and "Copied 6 templates" in out
     copied = tmp_path / "control" / "templates" / "invoice.html.j2"
     assert copied.is_file() and (copied.stat().st_mode & 0o777) == 0o600
     copied.write_text("mine")

@@ -31,7 +31,19 @@ async def test_csv_parses_and_sums_to_the_timeline(data_root: DataRoot, everyone
     result = await run_report(data_root, "csv", {**BASE, "format": "csv"}, everyone.segments)
     assert result.mime == "text/csv"
     rows = list(csv.DictReader(io.StringIO(Path(result.path).read_text())))
-    assert list(rows[0]) == ["date", "start", "end", "duration_h", "client", "instances"]
+    assert list(rows[0]) == [
+        "date",
+        "start",
+        "end",
+        "duration_h",
+        "client",
+        "instances",
+        "project",
+        "tags",
+        "source",
+        "adjustments",
+    ]
+    assert {r["source"] for r in rows} == {"evidence"} and {r["adjustments"] for r in rows} == {""}
     total_h = sum(float(r["duration_h"]) for r in rows)
     assert abs(total_h * 3600 - everyone.total_s) < 1.0
     per_day: dict[str, float] = {}

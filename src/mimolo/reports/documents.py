@@ -2,32 +2,86 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import zoneinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from mimolo import __version__
+from mimolo.errors import ReportError
+from mimolo.protocol.review import BillingFigures
+from mimolo.reports.derivation import check_figures, derivation_rows, plain_figures
+from mimolo.reports.model import ReportReview
 from mimolo.reports.params import ReportParams
+from mimolo.reports.protocol import GenerateRequest
 from mimolo.reports.rows import rows_by_day
-from mimolo.timeline.models import Segment
+
+
+def zone_of(name: str) -> tzinfo:
+    """The report's zone by IANA name (the preparing side already checked it)."""
+    if name in ("", "UTC"):
+        return UTC
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ReportError(f"unknown time zone {name!r}", code="report_failed") from None
+
+
+def review_of(request: GenerateRequest, params: ReportParams) -> ReportReview:
+    """The request's review, or plain evidence in UTC (a request from an older caller)."""
+    return request.review or ReportReview(timezone=params.timezone or "UTC")
+
+
+def figures_of(
+    review: ReportReview, days: list[Any], rate: Decimal, currency: str
+) -> BillingFigures:
+    """The figures to print: the prepared (or locked) ones, else plain evidence's."""
+    if review.figures is not None:
+        check_figures(review.figures)
+        return review.figures
+    return plain_figures([(d.day, d.total_s) for d in days], rate, currency)
+
+
+def _period(params: ReportParams, zone: tzinfo) -> tuple[date, date]:
+    first = params.start.astimezone(zone).date()
+    last = (params.end - timedelta(microseconds=1)).astimezone(zone).date()
+    return first, max(first, last)
 
 
 def base_context(
-    params: ReportParams, segments: list[Segment], default_title: str
+    request: GenerateRequest,
+    params: ReportParams,
+    default_title: str,
+    *,
+    rate: Decimal = Decimal(0),
+    currency: str = "EUR",
 ) -> dict[str, Any]:
-    """What every template gets: period, client, rows by day, totals."""
-    days = rows_by_day(segments)
-    last_day = (params.end - timedelta(microseconds=1)).date()
+    """What every template gets: zone, period (local days), rows by day, the derivation."""
+    review = review_of(request, params)
+    zone = zone_of(review.timezone)
+    days = rows_by_day(request.segments, zone)
+    figures = figures_of(review, days, rate, currency)
+    first, last = _period(params, zone)
     return {
         "title": params.title or default_title,
         "client": params.client_id or "all clients",
         "client_id": params.client_id,
-        "period_start": params.start.date(),
-        "period_end": max(last_day, params.start.date()),
+        "project": params.project,
+        "timezone": review.timezone or "UTC",
+        "period_start": first,
+        "period_end": last,
         "days": days,
         "total_s": sum(d.total_s for d in days),
-        "segment_count": len(segments),
-        "generated_at": params.generated_at or datetime.now(UTC),
+        "segment_count": len(request.segments),
+        "figures": figures,
+        "derivation": derivation_rows(figures),
+        "per_client": dict(sorted(review.per_client.items())),
+        "per_project": dict(sorted(review.per_project.items())),
+        "locked": review.locked,
+        "status": review.status,
+        "issued": review.issued,
+        "generated_at": (params.generated_at or datetime.now(UTC)).astimezone(zone),
         "app_version": __version__,
     }
 
@@ -60,4 +114,4 @@ def user_templates(params: ReportParams) -> Path | None:
     return Path(params.templates_dir) if params.templates_dir else None
 
 
-__all__ = ["base_context", "html_to_pdf", "user_templates"]
+__all__ = ["base_context", "figures_of", "html_to_pdf", "review_of", "user_templates", "zone_of"]

@@ -35,6 +35,8 @@ class ReportParams(msgspec.Struct, kw_only=True, rename={"start": "from", "end":
     start: datetime
     end: datetime
     client_id: str | None = None
+    project: str | None = None
+    timezone: str | None = None  # without a prepared review: the zone of the days
     rate: str | None = None
     currency: str = "EUR"
     invoice_number: str | None = None

@@ -3,7 +3,7 @@
 Control writes one ``generate`` line to the reporter's stdin; the reporter answers any number
 of ``progress`` lines, then exactly one ``result`` or ``error`` line, and exits.
 
-    → {"cmd": "generate", "params": {...}, "segments": [...]}
+    → {"cmd": "generate", "params": {...}, "segments": [...], "review": {...}}
     ← {"type": "progress", "percent": 40, "message": "rendering"}
     ← {"type": "result", "path": "...", "mime": "application/pdf", "bytes": 1234, "sha256": "..."}
     ← {"type": "error", "message": "rate must be positive"}
@@ -15,18 +15,20 @@ from typing import Any, Literal, TypeAlias
 
 import msgspec
 
-from mimolo.timeline.models import Segment
+from mimolo.reports.model import ReportReview, ReportSegment
 
 MAX_LINE_BYTES = 1024 * 1024
 """Longest reporter line the runner accepts (a result line is a few hundred bytes)."""
 
 
 class GenerateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """The only command a reporter receives."""
+    """The only command a reporter receives. ``review`` carries the zone and the figures
+    (absent: the segments are plain evidence, reported in UTC without rounding)."""
 
     cmd: Literal["generate"] = "generate"
     params: dict[str, Any] = {}
-    segments: list[Segment] = []
+    segments: list[ReportSegment] = []
+    review: ReportReview | None = None
 
 
 class ProgressLine(msgspec.Struct, tag_field="type", tag="progress", kw_only=True):

@@ -30,6 +30,7 @@ import msgspec
 from mimolo.dataroot import FILE_MODE, DataRoot, ensure_private_dir
 from mimolo.errors import ConfigError, ReportError
 from mimolo.process_group import stop_asyncio_process
+from mimolo.reports.model import ReportReview, as_report_segment
 from mimolo.reports.params import FORMATS
 from mimolo.reports.protocol import (
     MAX_LINE_BYTES,
@@ -232,13 +233,19 @@ async def run_report(
     *,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     argv: Sequence[str] | None = None,
+    review: ReportReview | None = None,
 ) -> ReportResult:
-    """Generate one report; the Control web app and ``mimolo report`` both call this."""
+    """Generate one report; the Control web app and ``mimolo report`` both call this.
+    ``review`` (from ``mimolo.reports.prepare``) gives the zone and the billing figures."""
     command = list(argv) if argv is not None else reporter_argv(kind)
     full = prepare_params(data_root, kind, params)
     output = Path(full["output_path"])
     ensure_private_dir(output.parent)
-    request = GenerateRequest(params=msgspec.to_builtins(full), segments=list(segments))
+    request = GenerateRequest(
+        params=msgspec.to_builtins(full),
+        segments=[as_report_segment(s) for s in segments],
+        review=review,
+    )
     logger.info("running %s reporter into %s", kind, output)
     result = await run_reporter(command, request, on_progress=on_progress, timeout_s=timeout_s)
     verify_output(result, output)
@@ -256,10 +263,20 @@ def run_report_sync(
     *,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     argv: Sequence[str] | None = None,
+    review: ReportReview | None = None,
 ) -> ReportResult:
     """``run_report`` for callers without an event loop (the CLI)."""
     return asyncio.run(
-        run_report(data_root, kind, params, segments, on_progress, timeout_s=timeout_s, argv=argv)
+        run_report(
+            data_root,
+            kind,
+            params,
+            segments,
+            on_progress,
+            timeout_s=timeout_s,
+            argv=argv,
+            review=review,
+        )
     )
 
 

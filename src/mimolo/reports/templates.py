@@ -16,7 +16,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from mimolo.dataroot import FILE_MODE, ensure_private_dir
 from mimolo.errors import ReportError
-from mimolo.reports.rows import format_hm, format_hours
+from mimolo.reports.rows import format_hm, format_hms, format_hours
 
 BUILTIN_DIR = Path(__file__).parent / "templates"
 
@@ -53,6 +53,7 @@ def environment(user_dir: Path | None) -> jinja2.Environment:
     )
     env.filters["hm"] = format_hm
     env.filters["hours"] = format_hours
+    env.filters["hms"] = format_hms
     env.filters["hhmm"] = _strftime
     return env
 

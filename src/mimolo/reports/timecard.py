@@ -1,4 +1,5 @@
-"""The timecard reporter: segments per day with totals, as Markdown, HTML or PDF.
+"""The timecard reporter: segments per local day with totals and the derivation of the
+billable time, as Markdown, HTML or PDF.
 
 Run as ``python -m mimolo.reports.timecard`` (speaks the reporter protocol on stdio).
 """
@@ -14,7 +15,7 @@ from mimolo.reports.templates import render
 
 def build(request: GenerateRequest, params: ReportParams, progress: Progress) -> bytes:
     """The timecard document in ``params.format``."""
-    context = base_context(params, request.segments, "Timecard")
+    context = base_context(request, params, "Timecard")
     progress(20, f"{len(request.segments)} segments in {len(context['days'])} days")
     templates = user_templates(params)
     if params.format == "md":
