@@ -133,10 +133,10 @@ CREATE TABLE mimolo.chain_breaks (
     kind         text NOT NULL,             -- edited, unlinked, gap, out_of_order, unreadable, rewritten
     detail       text NOT NULL,
     expected     text,
-    found        text,
+    found        text,                      -- for unreadable: the line's sha256
     line         bytea,                     -- an unreadable line's bytes (others are in records)
     detected_at  timestamptz NOT NULL DEFAULT now(),
-    UNIQUE NULLS NOT DISTINCT (host_id, seq, kind)
+    UNIQUE NULLS NOT DISTINCT (host_id, seq, kind, found)   -- a replay flags nothing twice
 );
 
 -- Privileges: writers insert (and read back) their own host's rows only; readers read all.

@@ -1,0 +1,286 @@
+"""Reading the team store for the team view (``mimolo control --team``): read-only.
+
+One query per range: PostgreSQL filters (month partitions pruned on ``received_at``, host,
+person, client) and builds, per record, a compact ledger line holding only what
+``EvidenceView`` reads; the lines of each host arrive as one text, which the local
+reader's own ``parse_lines`` decodes. So a team range goes through the same decoder and
+the same derivation as this machine's files. The session is read-only on top of the
+reader role's privileges.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+import psycopg
+
+from mimolo.team.connect import Conn, as_team_error, connect
+from mimolo.timeline.models import TimelineSummary, to_epoch
+from mimolo.timeline.reader import ReadWarning, parse_lines
+
+log = logging.getLogger(__name__)
+
+
+class TeamHost(msgspec.Struct, frozen=True, kw_only=True):
+    """A machine of the team store."""
+
+    host_id: str
+    host_name: str
+    person: str = ""
+
+    @property
+    def label(self) -> str:
+        """How the views name the host (its name; the id when it has none)."""
+        return self.host_name or self.host_id
+
+
+class TeamFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """Server-side filters: one host (by id), one person, one client (``None``: all)."""
+
+    host_id: str | None = None
+    person: str | None = None
+    client_id: str | None = None
+
+
+EVERY = TeamFilter()
+
+
+class HostSummaries(msgspec.Struct, kw_only=True):
+    """One host's summaries of a range, as the local reader would have decoded them."""
+
+    host: TeamHost
+    summaries: list[TimelineSummary]
+    warnings: list[ReadWarning]
+
+
+class RawRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One stored ledger line, untouched, with its host (the Evidence view)."""
+
+    host: TeamHost
+    seq: int
+    line: str
+
+
+class HostChainRow(msgspec.Struct, frozen=True, kw_only=True):
+    """What the collector knows of a host's chain: records, last seq, flagged breaks."""
+
+    host: TeamHost
+    records: int
+    last_seq: int | None
+    breaks: list[str]
+
+
+# The compact line: the fields of EvidenceView (seq … record.data.client_id). A record
+# that jsonb could not hold (record IS NULL) travels as its original line.
+_VIEW_LINE = """
+CASE WHEN r.record IS NULL THEN r.line ELSE json_build_object(
+    'seq', r.seq, 'received_at', r.received_at, 'plugin_id', r.plugin_id,
+    'instance_id', r.instance_id,
+    'record', json_build_object(
+        'type', r.record -> 'type', 'timestamp', r.record -> 'timestamp',
+        'data', json_build_object(
+            'activity_signal', r.record #> '{data,activity_signal}',
+            'window', r.record #> '{data,window}',
+            'client_id', r.record #> '{data,client_id}')))::text END
+"""
+
+_FILTERS = """
+r.received_at >= %(lo)s AND r.received_at < %(hi)s
+AND (%(host_id)s::text IS NULL OR r.host_id = %(host_id)s)
+AND (%(person)s::text IS NULL OR h.person = %(person)s)
+AND (%(client_id)s::text IS NULL
+     OR coalesce(r.record #>> '{data,client_id}', %(client_id)s) = %(client_id)s)
+"""
+
+# Constant fragments joined at import; every value is a bound parameter.
+SUMMARIES_SQL = f"""
+SELECT h.host_id, h.host_name, h.person, string_agg({_VIEW_LINE}, E'\\n' ORDER BY r.seq)
+FROM mimolo.records r JOIN mimolo.hosts h ON h.host_id = r.host_id
+WHERE {_FILTERS}
+GROUP BY h.host_id, h.host_name, h.person
+ORDER BY h.host_name, h.host_id
+"""  # noqa: S608
+
+RAW_SQL = f"""
+SELECT h.host_id, h.host_name, h.person, r.seq, r.line
+FROM mimolo.records r JOIN mimolo.hosts h ON h.host_id = r.host_id
+WHERE {_FILTERS}
+AND (%(instance_id)s::text IS NULL OR r.instance_id = %(instance_id)s)
+AND (NOT %(active_only)s OR r.record #>> '{{data,activity_signal,mode}}' = 'active')
+ORDER BY h.host_name, h.host_id, r.seq
+LIMIT %(limit)s
+"""  # noqa: S608
+
+HOSTS_SQL = "SELECT host_id, host_name, person FROM mimolo.hosts ORDER BY host_name, host_id"
+
+CLIENTS_SQL = """
+SELECT DISTINCT r.record #>> '{data,client_id}' AS client
+FROM mimolo.records r
+WHERE r.received_at >= %(lo)s AND r.received_at < %(hi)s
+  AND r.record #>> '{data,client_id}' IS NOT NULL
+ORDER BY client
+"""
+
+CHAINS_SQL = """
+SELECT h.host_id, h.host_name, h.person,
+       coalesce(s.records, 0), s.last_seq,
+       coalesce((SELECT array_agg(
+                    coalesce('seq ' || b.seq || ': ', '') || b.kind || ': ' || b.detail
+                    ORDER BY b.seq NULLS FIRST, b.break_id)
+                 FROM mimolo.chain_breaks b WHERE b.host_id = h.host_id), '{}')
+       || coalesce((SELECT array_agg('checkpoint of ' || c.day || ' at seq ' || c.seq
+                                     || ': the signature does not verify' ORDER BY c.seq)
+                    FROM mimolo.checkpoints c
+                    WHERE c.host_id = h.host_id AND NOT c.signature_ok), '{}')
+FROM mimolo.hosts h LEFT JOIN mimolo.sync_state s ON s.host_id = h.host_id
+WHERE (%(host_id)s::text IS NULL OR h.host_id = %(host_id)s)
+  AND (%(person)s::text IS NULL OR h.person = %(person)s)
+ORDER BY h.host_name, h.host_id
+"""
+
+_SEQ = re.compile(rb'^\{"seq" ?: ?(\d+)')
+
+
+def ledger_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """``received_at`` bounds matching the local reader's files: one day either side."""
+    first = start.astimezone(UTC).date() - timedelta(days=1)
+    last = end.astimezone(UTC).date() + timedelta(days=2)
+    return (
+        datetime.combine(first, datetime.min.time(), UTC),
+        datetime.combine(last, datetime.min.time(), UTC),
+    )
+
+
+def _params(start: datetime, end: datetime, filt: TeamFilter, **extra: Any) -> dict[str, Any]:
+    lo, hi = ledger_days(start, end)
+    return {
+        "lo": lo, "hi": hi, "host_id": filt.host_id, "person": filt.person,
+        "client_id": filt.client_id, **extra,
+    }  # fmt: skip
+
+
+def _host(row: tuple[Any, ...]) -> TeamHost:
+    return TeamHost(host_id=row[0], host_name=row[1], person=row[2])
+
+
+def _seq_warnings(text: bytes, warnings: list[ReadWarning], label: str) -> list[ReadWarning]:
+    """Name a bad record by its seq (not its position in the range)."""
+    if not warnings:
+        return warnings
+    lines = text.split(b"\n")
+    out = []
+    for w in warnings:
+        line = lines[w.line - 1] if 0 < w.line <= len(lines) else b""
+        match = _SEQ.match(line)
+        out.append(ReadWarning(label, int(match.group(1)) if match else w.line, w.reason))
+    return out
+
+
+def decode_host(host: TeamHost, text: str, start: datetime, end: datetime) -> HostSummaries:
+    """A host's compact lines as ``TimelineSummary`` values overlapping ``[start, end]``."""
+    data = text.encode("utf-8")
+    got, warnings = parse_lines(data + b"\n", host.label)
+    lo, hi = to_epoch(start), to_epoch(end)
+    return HostSummaries(
+        host=host,
+        summaries=[s for s in got if s.end >= lo and s.start <= hi],
+        warnings=_seq_warnings(data, warnings, host.label),
+    )
+
+
+class TeamReader:
+    """Read-only queries on one connection (reconnected after a failure), one at a time."""
+
+    def __init__(self, conninfo: str, *, opener: Callable[[str], Conn] | None = None) -> None:
+        self.conninfo = conninfo
+        self._open = opener or _open_read_only
+        self._conn: Conn | None = None
+        self._lock = threading.Lock()
+
+    def _rows(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = self._open(self.conninfo)
+                return self._conn.execute(sql.encode(), params).fetchall()
+            except psycopg.Error as exc:
+                self._drop()
+                raise as_team_error(exc) from exc
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except psycopg.Error as exc:  # closing a broken connection: nothing to keep
+                log.debug("closing the team store connection: %s", exc)
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    def hosts(self) -> list[TeamHost]:
+        return [_host(row) for row in self._rows(HOSTS_SQL)]
+
+    def clients(self, start: datetime, end: datetime) -> list[str]:
+        """The client ids the hosts' summaries name in ``[start, end)``."""
+        return [row[0] for row in self._rows(CLIENTS_SQL, {"lo": start, "hi": end})]
+
+    def summaries(
+        self, start: datetime, end: datetime, filt: TeamFilter = EVERY
+    ) -> list[HostSummaries]:
+        """Every selected host's summaries of ``[start, end]``: one query."""
+        rows = self._rows(SUMMARIES_SQL, _params(start, end, filt))
+        return [decode_host(_host(row), row[3] or "", start, end) for row in rows]
+
+    def raw_rows(
+        self,
+        start: datetime,
+        end: datetime,
+        filt: TeamFilter = EVERY,
+        *,
+        instance_id: str | None = None,
+        active_only: bool = False,
+        limit: int = 100_000,
+    ) -> list[RawRow]:
+        """Stored lines received in the range's ledger days (the caller filters windows)."""
+        params = _params(
+            start, end, filt, instance_id=instance_id, active_only=active_only, limit=limit
+        )
+        return [
+            RawRow(host=_host(row), seq=row[3], line=row[4]) for row in self._rows(RAW_SQL, params)
+        ]
+
+    def chains(self, filt: TeamFilter = EVERY) -> list[HostChainRow]:
+        """Each selected host's chain as verified on arrival."""
+        params = {"host_id": filt.host_id, "person": filt.person}
+        return [
+            HostChainRow(host=_host(row), records=row[3], last_seq=row[4], breaks=list(row[5]))
+            for row in self._rows(CHAINS_SQL, params)
+        ]
+
+
+def _open_read_only(conninfo: str) -> Conn:
+    """libpq's connection, every transaction read-only (on top of the reader role)."""
+    conn = connect(conninfo, autocommit=True)
+    conn.execute("SET default_transaction_read_only = on")
+    return conn
+
+
+__all__ = [
+    "EVERY",
+    "HostChainRow",
+    "HostSummaries",
+    "RawRow",
+    "TeamFilter",
+    "TeamHost",
+    "TeamReader",
+    "decode_host",
+    "ledger_days",
+]
