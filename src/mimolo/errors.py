@@ -706,6 +706,11 @@ CODES: Final[Mapping[str, ErrorCode]] = {
     "reporter_no_output": _code("the reporter's result names no output file", 500),
     "reporter_bad_result": _code("the reporter's result is malformed", 500),
     "template_error": _code("a report template failed to render", 500),
+    "report_client_unknown": _code(
+        "the report names a client that no setting, rule or evidence knows", 400
+    ),
+    "report_range_invalid": _code("the report's range is empty, inverted or unreadable", 400),
+    "report_figures_inconsistent": _code("billing figures that do not add up were refused", 500),
     "pack_not_invoice": _code("the file is not a MiMoLo invoice PDF with embedded totals", 400),
     "pack_totals_mismatch": _code(
         "the ledger no longer gives the invoice's figures (evidence or policy changed)", 409
