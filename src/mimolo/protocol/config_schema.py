@@ -6,6 +6,7 @@ Plain data only. Loading, validation against templates and tomlkit edits live in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -75,10 +76,35 @@ class InstanceConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 LEGACY_INSTANCE_KEYS: dict[str, str] = {"template": "plugin_id", "label": "instance_label"}
 
 
+class SyncSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """``[sync]``: Operations ships its ledger to the team store (docs/team.md). Where and
+    how to connect is libpq's business (a conninfo, a service name, ``~/.pgpass``): a
+    password here is refused."""
+
+    conninfo: str = ""  # a libpq conninfo, URI or "service=NAME"; "" = the PG* variables
+    enabled: bool = True
+    interval_s: float = 30.0
+    batch_size: int = 5000
+
+    def __post_init__(self) -> None:
+        if _PASSWORD_IN_CONNINFO.search(self.conninfo):
+            raise ValueError(
+                "sync.conninfo must not hold a password: put it in ~/.pgpass or a service file"
+            )
+        if not 1.0 <= self.interval_s <= 86_400:
+            raise ValueError("sync.interval_s must be between 1 and 86400")
+        if not 1 <= self.batch_size <= 100_000:
+            raise ValueError("sync.batch_size must be between 1 and 100000")
+
+
+_PASSWORD_IN_CONNINFO = re.compile(r"(?i)(?:\bpassword\s*=)|(?:^\w+://[^/@:]*:[^/@]*@)")
+
+
 class AgentConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     settings: Settings = msgspec.field(default_factory=Settings)
     instances: dict[str, InstanceConfig] = {}
     review: ReviewSettings = ReviewSettings()  # ``[review]``, rules as ``[[review.rules]]``
+    sync: SyncSettings | None = None  # ``[sync]``: the team store shipper (docs/team.md)
 
 
 def current_instance_keys(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -122,8 +148,17 @@ def lenient_config(raw: Mapping[str, Any]) -> tuple[AgentConfig, list[str]]:
         except msgspec.ValidationError as exc:
             warnings.append(f"instances.{iid}: {exc}")
     review = _lenient_review(raw.get("review", {}), warnings)
+    sync: SyncSettings | None = None
+    if "sync" in raw:
+        try:
+            sync = msgspec.convert(raw["sync"], SyncSettings)
+        except msgspec.ValidationError as exc:
+            warnings.append(f"sync: {exc}")
     config = AgentConfig(
-        settings=msgspec.convert(settings, Settings), instances=instances, review=review
+        settings=msgspec.convert(settings, Settings),
+        instances=instances,
+        review=review,
+        sync=sync,
     )
     return config, warnings
 
@@ -158,6 +193,7 @@ __all__ = [
     "AgentConfig",
     "InstanceConfig",
     "Settings",
+    "SyncSettings",
     "current_instance_keys",
     "lenient_config",
 ]
