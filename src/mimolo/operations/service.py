@@ -17,7 +17,7 @@ import os
 import signal
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mimolo import APP_VERSION
 from mimolo.dataroot import DataRoot
@@ -32,6 +32,9 @@ from mimolo.operations.package_templates import PackageCatalog, with_packages
 from mimolo.operations.snapshot import OpsSnapshot, SelfMeter, SnapshotWriter, write_snapshot
 from mimolo.operations.subprocess_launcher import SubprocessLauncher
 from mimolo.operations.supervisor import Supervisor, SupervisorEvent
+
+if TYPE_CHECKING:
+    from mimolo.team.service import SyncService
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,7 @@ class Operations:
         self._diagnostics: Diagnostics | None = None
         self._ledger: Ledger | None = None
         self.snapshots: SnapshotWriter | None = None
+        self.sync: SyncService | None = None  # the [sync] team store shipper, when set
 
     # ---- parts, available once run() has started ------------------------------------
 
@@ -119,6 +123,7 @@ class Operations:
             "containment": self.containment.mode if self.containment else "unknown",
             "containment_detail": self.containment.detail if self.containment else "",
             "developer_mode": self.packages.developer_mode,
+            "sync": self.sync.status() if self.sync is not None else {"enabled": False},
         }
 
     def build_snapshot(self, state: str = "running") -> OpsSnapshot:
@@ -199,6 +204,17 @@ class Operations:
         )
         self._meter = SelfMeter()
         self.snapshots = SnapshotWriter(self.data_root, self.build_snapshot)
+        if config.sync is not None and config.sync.enabled:
+            from mimolo.team.service import SyncService  # psycopg only when [sync] is set
+
+            self.sync = SyncService(
+                self.data_root,
+                config.sync,
+                on_event=lambda event, fields: diagnostics.record(
+                    "lifecycle", level="info" if event == "sync_recovered" else "warning",
+                    event=event, **fields,
+                ),
+            )  # fmt: skip
         loop = asyncio.get_running_loop()
         if self.handle_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -215,6 +231,8 @@ class Operations:
                 extras = [
                     tg.create_task(self._guard(svc), name="service") for svc in self.extra_services
                 ]
+                if self.sync is not None:
+                    extras.append(tg.create_task(self.sync.run(), name="sync"))
                 started = asyncio.ensure_future(self._supervisor.wait_started())
                 await asyncio.wait({started, sup_task}, return_when=asyncio.FIRST_COMPLETED)
                 started.cancel()
