@@ -13,17 +13,20 @@ import math
 import tomllib
 from typing import Any
 
+import msgspec
+
 from mimolo.dataroot import DataRoot
-from mimolo.protocol.config_schema import lenient_config
+from mimolo.errors import ConfigError
+from mimolo.protocol.config_schema import AgentConfig, lenient_config
 from mimolo.timeline.models import DEFAULT_COOLDOWN_S, TimelinePolicy
+from mimolo.timeline.review import ReviewInputs
+from mimolo.timeline.review_io import read_adjustments, read_invoices
+from mimolo.timeline.rules import compile_rules
+from mimolo.timeline.zones import resolve_zone
 
 
-def policy_from_config(
-    data_root: DataRoot, *, cooldown_s: float | None = None, group_by_client: bool = True
-) -> tuple[TimelinePolicy, list[str]]:
-    """The policy for this data root (an explicit ``cooldown_s`` wins over the config's)."""
+def _read_config(data_root: DataRoot, warnings: list[str]) -> AgentConfig:
     path = data_root.config_path
-    warnings: list[str] = []
     raw: dict[str, Any] = {}
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -32,6 +35,15 @@ def policy_from_config(
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         warnings.append(f"{path}: not used for the timeline policy ({exc})")
     config, _ = lenient_config(raw)  # read-only: what does not convert is just not used
+    return config
+
+
+def policy_from_config(
+    data_root: DataRoot, *, cooldown_s: float | None = None, group_by_client: bool = True
+) -> tuple[TimelinePolicy, list[str]]:
+    """The policy for this data root (an explicit ``cooldown_s`` wins over the config's)."""
+    warnings: list[str] = []
+    config = _read_config(data_root, warnings)
     configured = config.settings.cooldown_s
     if not math.isfinite(configured) or configured < 0:
         configured = DEFAULT_COOLDOWN_S
@@ -45,4 +57,39 @@ def policy_from_config(
     return policy, warnings
 
 
-__all__ = ["policy_from_config"]
+def review_inputs_from_config(
+    data_root: DataRoot, *, timezone: str | None = None
+) -> tuple[ReviewInputs, list[str]]:
+    """The review inputs of this data root, read without Operations: the zone (an
+    explicit ``timezone`` wins over ``settings.timezone``), ``[review]`` and the journals.
+
+    An unknown zone in the config falls back to the system's with a warning; an explicit
+    one that is unknown is the caller's ``ConfigError``. Rules that do not compile are
+    left out with a warning, so the timeline still shows.
+    """
+    warnings: list[str] = []
+    config = _read_config(data_root, warnings)
+    if timezone is not None:
+        tz = resolve_zone(timezone)
+    else:
+        try:
+            tz = resolve_zone(config.settings.timezone)
+        except ConfigError as exc:
+            warnings.append(f"{exc}; using the system's zone")
+            tz = resolve_zone("")
+    review = config.review
+    try:
+        compile_rules(review.rules, review.default)
+    except ConfigError as exc:
+        warnings.append(f"review.{exc}; rules not applied")
+        review = msgspec.structs.replace(review, rules=())
+    inputs = ReviewInputs(
+        tz=tz,
+        settings=review,
+        adjustments=read_adjustments(data_root),
+        invoices=read_invoices(data_root),
+    )
+    return inputs, warnings
+
+
+__all__ = ["policy_from_config", "review_inputs_from_config"]

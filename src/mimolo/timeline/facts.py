@@ -1,0 +1,160 @@
+"""The facts rules match on beyond ids and mode: application, window title, paths.
+
+Read only when some rule needs them (``CompiledRules.needs_facts``), with views of their
+own so the timeline's hot path never decodes ``data.applications`` or ``path_samples``.
+A desktop_activity summary's application is its dominant one (the most seconds) and its
+title that application's top title; a folder agent's paths are its ``path_samples``
+(``path`` and a rename's ``from``). Facts are keyed by ledger ``seq`` and kept per file
+identity in memory, so a changed file is read again and a closed day only once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from datetime import datetime
+from pathlib import Path
+
+import msgspec
+
+from mimolo.dataroot import DataRoot
+from mimolo.timeline.identity import FileIdentity, file_identity
+from mimolo.timeline.reader import evidence_days
+
+
+class Facts(msgspec.Struct, frozen=True, gc=False):
+    """What one summary says about what was in front of the user."""
+
+    application: str | None = None
+    executable: str | None = None
+    title: str | None = None
+    paths: tuple[str, ...] = ()
+
+
+class _Title(msgspec.Struct, frozen=True, gc=False):
+    title: str = ""
+    seconds: float = 0.0
+
+
+class _App(msgspec.Struct, frozen=True, gc=False):
+    application: str = ""
+    executable: str | None = None
+    seconds: float = 0.0
+    titles: list[_Title] = []
+
+
+class _Path(msgspec.Struct, frozen=True, gc=False):
+    path: str = ""
+    from_: str | None = msgspec.field(default=None, name="from")
+
+
+class _Data(msgspec.Struct, frozen=True, gc=False):
+    applications: list[_App] = []
+    path_samples: list[_Path] = []
+
+
+class _Summary(msgspec.Struct, frozen=True, gc=False):
+    type: str = ""
+    data: _Data = _Data()
+
+
+class _Line(msgspec.Struct, frozen=True, gc=False):
+    seq: int
+    record: _Summary
+
+
+_decoder = msgspec.json.Decoder(_Line)
+_NEEDLES = (b'"applications"', b'"path_samples"')
+
+
+def facts_of(data: _Data) -> Facts | None:
+    """The facts of one summary's data, or ``None`` when it reports none."""
+    application = executable = title = None
+    if data.applications:
+        top = max(data.applications, key=lambda a: (a.seconds, a.application))
+        application, executable = top.application or None, top.executable
+        if top.titles:
+            title = max(top.titles, key=lambda t: (t.seconds, t.title)).title or None
+    paths: list[str] = []
+    for sample in data.path_samples:
+        if sample.path:
+            paths.append(sample.path)
+        if sample.from_:
+            paths.append(sample.from_)
+    if application is None and not paths:
+        return None
+    return Facts(application, executable, title, tuple(paths))
+
+
+def parse_facts(data: bytes) -> dict[int, Facts]:
+    """Facts by seq of the summaries in ledger bytes; lines that fail to decode are left
+    to the timeline reader to report."""
+    out: dict[int, Facts] = {}
+    for line in data.split(b"\n"):
+        if _NEEDLES[0] not in line and _NEEDLES[1] not in line:
+            continue
+        try:
+            view = _decoder.decode(line)
+        except (msgspec.DecodeError, ValueError):
+            continue
+        if view.record.type != "summary":
+            continue
+        facts = facts_of(view.record.data)
+        if facts is not None:
+            out[view.seq] = facts
+    return out
+
+
+class FactsCache:
+    """Facts per ledger file, keyed on its identity; bounded LRU, thread-safe."""
+
+    def __init__(self, max_files: int = 400) -> None:
+        self.max_files = max_files
+        self._entries: OrderedDict[str, tuple[FileIdentity, dict[int, Facts]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def read(self, path: Path) -> dict[int, Facts]:
+        """The file's facts, read again only when its identity changed."""
+        identity = file_identity(path)
+        if identity is None:
+            return {}
+        path_text = str(path)
+        with self._lock:
+            entry = self._entries.get(path_text)
+            if entry is not None and entry[0] == identity:
+                self._entries.move_to_end(path_text)
+                return entry[1]
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        facts = parse_facts(data)
+        if file_identity(path) == identity:
+            with self._lock:
+                self._entries[path_text] = (identity, facts)
+                while len(self._entries) > self.max_files:
+                    self._entries.popitem(last=False)
+        return facts
+
+
+DEFAULT_FACTS = FactsCache()
+
+
+def read_facts(
+    root: DataRoot, start: datetime, end: datetime, *, cache: FactsCache | None = DEFAULT_FACTS
+) -> dict[int, Facts]:
+    """Facts by seq of every summary in the ledger days around ``[start, end]``."""
+    out: dict[int, Facts] = {}
+    for day in evidence_days(start, end):
+        path = root.evidence_file(day)
+        if cache is not None:
+            out.update(cache.read(path))
+            continue
+        try:
+            out.update(parse_facts(path.read_bytes()))
+        except FileNotFoundError:
+            continue
+    return out
+
+
+__all__ = ["DEFAULT_FACTS", "Facts", "FactsCache", "facts_of", "parse_facts", "read_facts"]
