@@ -35,6 +35,8 @@ _COMMANDS: dict[str, str] = {
     "trust": "mimolo.cli.trust:trust",
     "backup": "mimolo.cli.backup:backup",
     "restore": "mimolo.cli.backup:restore",
+    "sync": "mimolo.cli.sync:sync",
+    "team": "mimolo.cli.team:team",
 }
 
 
