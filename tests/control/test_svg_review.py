@@ -109,4 +109,4 @@ def test_text_is_escaped_and_instance_lanes_group_by_instance() -> None:
     assert "<script>" not in svg
     ElementTree.fromstring(svg)  # well-formed
     empty = render_review_svg([], [], [], at(0), at(0) + timedelta(days=1), UTC)
-    assert "drag here to add a manual entry" in empty
+    assert "No work segments in this range. Drag here" in empty

@@ -221,7 +221,7 @@ def render_review_svg(
     if not rows:
         parts.append(
             f'<text class="empty-label" x="{LABEL_W}" y="{AXIS_H + LANE_H - 8}">'
-            "No work in this range: drag here to add a manual entry.</text>"
+            "No work segments in this range. Drag here to add a manual entry.</text>"
         )
     for row, name in enumerate(names):
         y = AXIS_H + row * (LANE_H + LANE_GAP)

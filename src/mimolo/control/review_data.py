@@ -1,0 +1,114 @@
+"""Where the review panel's data comes from: Operations' config, the review journals and
+the ledger, read from disk (Control never writes them; Operations need not be running).
+
+The config is read leniently, like the timeline policy: an unknown ``timezone`` shows
+the page in UTC with a warning instead of failing, so the timeline stays readable
+whatever state the config is in.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from mimolo.dataroot import DataRoot
+from mimolo.errors import ConfigError
+from mimolo.protocol.config_schema import AgentConfig, lenient_config
+from mimolo.protocol.review import Adjustment, InvoiceEntry, ReviewSettings
+from mimolo.timeline import TimelinePolicy, policy_from_config
+from mimolo.timeline.review import ReviewInputs, reviewed_timeline
+from mimolo.timeline.review_io import read_adjustments, read_invoices
+from mimolo.timeline.reviewed import ReviewedTimeline
+from mimolo.timeline.zones import local_day_bounds, resolve_zone, week_start
+
+log = logging.getLogger(__name__)
+
+View = Literal["day", "week"]
+UTC_ZONE = ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class ReviewConfig:
+    """The zone, review settings and policy the views use, and what could not be used."""
+
+    zone: ZoneInfo
+    settings: ReviewSettings
+    policy: TimelinePolicy
+    instance_clients: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+
+def _read_config(root: DataRoot, warnings: list[str]) -> AgentConfig:
+    raw: dict[str, Any] = {}
+    try:
+        raw = tomllib.loads(root.config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        pass
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        warnings.append(f"{root.config_path}: not used ({exc})")
+    config, _ = lenient_config(raw)
+    return config
+
+
+def review_config(root: DataRoot, *, group_by_client: bool = True) -> ReviewConfig:
+    """Operations' config as the review views read it (defaults when missing)."""
+    policy, warnings = policy_from_config(root, group_by_client=group_by_client)
+    config = _read_config(root, warnings)
+    try:
+        zone = resolve_zone(config.settings.timezone)
+    except ConfigError as exc:
+        warnings.append(f"settings.timezone: {exc.message}; showing UTC")
+        zone = UTC_ZONE
+    clients = sorted({i.client_id for i in config.instances.values() if i.client_id})
+    return ReviewConfig(
+        zone=zone,
+        settings=config.review,
+        policy=policy,
+        instance_clients=clients,
+        warnings=warnings,
+    )
+
+
+def view_window(view: View, day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """``[start, end)`` in UTC of the local day, or of its local Monday-to-Sunday week."""
+    if view == "week":
+        monday = week_start(day)
+        return local_day_bounds(monday, tz)[0], local_day_bounds(monday + timedelta(days=6), tz)[1]
+    return local_day_bounds(day, tz)
+
+
+@dataclass(frozen=True)
+class ReviewData:
+    """A reviewed range and the journals it came from."""
+
+    config: ReviewConfig
+    start: datetime
+    end: datetime
+    timeline: ReviewedTimeline
+    adjustments: list[Adjustment]
+    invoices: list[InvoiceEntry]
+
+
+def load_review(root: DataRoot, start: datetime, end: datetime, config: ReviewConfig) -> ReviewData:
+    """Evidence → rules → adjustments → locks over ``[start, end)`` (blocking: run it in a
+    worker thread)."""
+    adjustments, invoices = read_adjustments(root), read_invoices(root)
+    inputs = ReviewInputs(
+        tz=config.zone, settings=config.settings, adjustments=adjustments, invoices=invoices
+    )
+    timeline = reviewed_timeline(root, start, end, config.policy, inputs)
+    return ReviewData(
+        config=config,
+        start=start,
+        end=end,
+        timeline=timeline,
+        adjustments=adjustments,
+        invoices=invoices,
+    )
+
+
+__all__ = ["ReviewConfig", "ReviewData", "View", "load_review", "review_config", "view_window"]
