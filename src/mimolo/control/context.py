@@ -29,6 +29,7 @@ NAV = (
     ("logs", "/logs", "Operations log"),
     ("evidence", "/evidence", "Evidence"),
     ("timeline", "/timeline", "Timeline"),
+    ("rules", "/rules", "Rules"),
     ("reports", "/reports", "Reports"),
     ("packages", "/packages", "Packages"),
     ("storage", "/storage", "Storage"),
