@@ -77,7 +77,7 @@ def test_invoice_errors_are_clear(tmp_path: Path) -> None:
         "--data-dir",
         str(tmp_path),
     )
-    assert code == 2 and "--rate" in out
+    assert code == 1 and "no hourly rate" in out and "invoice_invalid" in out
     code, out = run(
         "report",
         "invoice",
@@ -92,7 +92,7 @@ def test_invoice_errors_are_clear(tmp_path: Path) -> None:
         "--data-dir",
         str(tmp_path),
     )
-    assert code == 1 and "not a number" in out and "reporter_error" in out
+    assert code == 1 and "not a number" in out and "config_invalid" in out
     code, out = run("report", "csv", "--format", "pdf", "--data-dir", str(tmp_path))
     assert code == 2
 

@@ -1,32 +1,38 @@
-"""``mimolo report``: timecards, invoices and CSV from the derived timeline, via reporters."""
+"""``mimolo report``: timecards, invoices and CSV from the reviewed timeline, via reporters.
+
+Days are local days in ``settings.timezone``; segments are evidence → rules → adjustments
+→ locks; every document shows how its billable time was derived. ``report invoice`` is a
+draft (nothing recorded, no number used) unless ``--issue`` asks Operations to issue it
+(``issue_invoice``), and ``--number`` reproduces an issued invoice from its locked entry.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import click
+import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from mimolo.cli.timeline import print_warnings, resolve_window
+from mimolo.cli.ipc_call import call
+from mimolo.cli.timeline import print_warnings
 from mimolo.dataroot import DataRoot
 from mimolo.errors import MimoloError
 from mimolo.evidence.pack import PackSource, build_pack, default_pack_path, write_pack
 from mimolo.operations.host_key import host_public_key_path
+from mimolo.protocol.review import InvoiceEntry
+from mimolo.reports.issued import prepare_issued, prepare_issued_by_number
 from mimolo.reports.params import FORMATS
+from mimolo.reports.prepare import Prepared, ReportAsk, load_settings, prepare_report
 from mimolo.reports.runner import DEFAULT_TIMEOUT_S, run_report_sync
 from mimolo.reports.templates import copy_templates, list_templates
-from mimolo.timeline import (
-    Segment,
-    TimelinePolicy,
-    cache_for,
-    policy_from_config,
-    timeline_for,
-)
+from mimolo.reports.window import report_window
+from mimolo.timeline import Segment, TimelinePolicy
 from mimolo.timeline.models import DEFAULT_COOLDOWN_S
 
 _F = Callable[..., Any]
@@ -41,9 +47,12 @@ def _common(kind: str) -> Callable[[_F], _F]:
 
     def wrap(fn: _F) -> _F:
         options = [
-            click.option("--from", "start", metavar="DATE", help="First UTC day (or ISO time)."),
-            click.option("--to", "end", metavar="DATE", help="Last UTC day, inclusive."),
+            click.option(
+                "--from", "start", metavar="DATE", help="First local day (or an ISO time)."
+            ),
+            click.option("--to", "end", metavar="DATE", help="Last local day, inclusive."),
             click.option("--client", "client_id", metavar="ID", help="Only this client's work."),
+            click.option("--project", metavar="NAME", help="Only this project's work."),
             click.option(
                 "--format",
                 "fmt",
@@ -89,52 +98,128 @@ class _Generated(NamedTuple):
     client_id: str | None
 
 
-def _generate(kind: str, opts: dict[str, Any], extra: dict[str, Any]) -> _Generated:
+def _ask(kind: str, root: DataRoot, opts: dict[str, Any], extra: dict[str, Any]) -> ReportAsk:
+    """The report asked for: its range in local days of the configured zone."""
+    zone = load_settings(root).zone
+    today = datetime.now(UTC).astimezone(zone).date()
+    begin, stop = report_window(opts["start"], opts["end"], zone, today=today)
+    return ReportAsk(
+        kind=kind,
+        start=begin,
+        end=stop,
+        client_id=opts["client_id"],
+        project=opts["project"],
+        rate=extra.get("rate"),
+        currency=extra.get("currency"),
+        bill_to=extra.get("bill_to"),
+        seller=extra.get("issuer"),
+        cooldown_s=opts["cooldown"],
+    )
+
+
+def _run(kind: str, root: DataRoot, prepared: Prepared, opts: dict[str, Any]) -> _Generated:
+    """Run the reporter over a prepared report, with a progress bar."""
     console = Console()
-    begin, stop = resolve_window(opts["start"], opts["end"])
-    root = DataRoot.resolve(opts["data_dir"])
-    policy, config_warnings = policy_from_config(root, cooldown_s=opts["cooldown"])
-    try:
-        timeline, warnings = timeline_for(
-            root, begin, stop, policy, client_id=opts["client_id"], cache=cache_for(root)
+    print_warnings(Console(stderr=True), prepared.warnings)
+    params: dict[str, Any] = {
+        **prepared.params,
+        "format": opts["fmt"],
+        "title": opts["title"],
+        **{k: v for k, v in opts.get("reporter_extra", {}).items() if v is not None},
+    }
+    if opts["out"] is not None:
+        params["output_path"] = str(opts["out"])
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.fields[note]}"),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(kind, total=100, note="")
+
+        def on_progress(percent: float, message: str) -> None:
+            bar.update(task, completed=percent, note=message)
+
+        result = run_report_sync(
+            root,
+            kind,
+            params,
+            prepared.segments,
+            on_progress,
+            timeout_s=opts["timeout"],
+            review=prepared.review,
         )
-        print_warnings(Console(stderr=True), [*config_warnings, *warnings])
-        params: dict[str, Any] = {
-            "from": begin.isoformat(),
-            "to": stop.isoformat(),
-            "format": opts["fmt"],
-            "client_id": opts["client_id"],
-            "title": opts["title"],
-            **{k: v for k, v in extra.items() if v is not None},
-        }
-        if opts["out"] is not None:
-            params["output_path"] = str(opts["out"])
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TextColumn("{task.fields[note]}"),
-            console=console,
-            transient=True,
-        ) as bar:
-            task = bar.add_task(kind, total=100, note="")
-
-            def on_progress(percent: float, message: str) -> None:
-                bar.update(task, completed=percent, note=message)
-
-            result = run_report_sync(
-                root, kind, params, timeline.segments, on_progress, timeout_s=opts["timeout"]
-            )
-    except MimoloError as exc:
-        raise click.ClickException(f"{exc} [{exc.code}]") from exc
-    hours = timeline.total_s / 3600
+    figures = prepared.review.figures
+    billable = f"{figures.hours} h billable" if figures is not None else ""
     console.print(
         f"Wrote {result.path} ({result.mime}, {result.bytes} bytes, sha256 {result.sha256[:12]}…): "
-        f"{len(timeline.segments)} segments, {hours:.2f} h"
+        f"{len(prepared.segments)} segments, {billable} (time zone {prepared.review.timezone})"
     )
     return _Generated(
-        root, Path(result.path), timeline.segments, policy, (begin, stop), opts["client_id"]
+        root,
+        Path(result.path),
+        list(prepared.segments),
+        prepared.policy,
+        prepared.window,
+        prepared.params.get("client_id"),
     )
+
+
+def _generate(
+    kind: str, opts: dict[str, Any], extra: dict[str, Any], reporter_extra: dict[str, Any]
+) -> _Generated:
+    """A timecard, CSV or draft invoice: prepared here, nothing recorded."""
+    root = DataRoot.resolve(opts["data_dir"])
+    try:
+        prepared = prepare_report(root, _ask(kind, root, opts, extra))
+        return _run(kind, root, prepared, {**opts, "reporter_extra": reporter_extra})
+    except MimoloError as exc:
+        raise click.ClickException(f"{exc} [{exc.code}]") from exc
+
+
+def _issue(opts: dict[str, Any], extra: dict[str, Any]) -> _Generated:
+    """Check the draft, have Operations issue it (the number, the lock, an audit record),
+    then print the entry's locked figures."""
+    root = DataRoot.resolve(opts["data_dir"])
+    try:
+        ask = _ask("invoice", root, opts, extra)
+        draft = prepare_report(root, ask)  # the same checks as a draft, before anything is sent
+    except MimoloError as exc:
+        raise click.ClickException(f"{exc} [{exc.code}]") from exc
+    if ask.client_id is None:
+        raise click.BadParameter("an issued invoice is for one client", param_hint="--client")
+    answer = call(
+        opts["data_dir"],
+        "issue_invoice",
+        client_id=ask.client_id,
+        project=ask.project,
+        start=ask.start.isoformat(),
+        end=ask.end.isoformat(),
+        rate=draft.params.get("rate"),
+        currency=draft.params["currency"],
+        via="cli",
+    )
+    entry = msgspec.convert(answer, InvoiceEntry)
+    Console().print(f"Issued invoice {entry.number} (id {entry.id}); its period is now locked")
+    try:
+        prepared = prepare_issued(root, entry, bill_to=ask.bill_to, seller=ask.seller)
+        return _run("invoice", root, prepared, opts)
+    except MimoloError as exc:
+        raise click.ClickException(f"{exc} [{exc.code}]") from exc
+
+
+def _reissue(number: str, opts: dict[str, Any], extra: dict[str, Any]) -> _Generated:
+    """An issued invoice again, from its locked journal entry (read without Operations)."""
+    root = DataRoot.resolve(opts["data_dir"])
+    try:
+        prepared = prepare_issued_by_number(
+            root, number, bill_to=extra.get("bill_to"), seller=extra.get("issuer")
+        )
+        return _run("invoice", root, prepared, opts)
+    except MimoloError as exc:
+        raise click.ClickException(f"{exc} [{exc.code}]") from exc
 
 
 def _write_pack(done: _Generated, out: Path | None, with_artifacts: bool) -> None:
@@ -171,17 +256,19 @@ def report() -> None:
 @report.command("timecard")
 @_common("timecard")
 def timecard(**opts: Any) -> None:
-    """A timecard: segments per day with totals (Markdown, HTML or PDF)."""
-    _generate("timecard", opts, {})
+    """A timecard: segments per local day, totals and how the billable time was derived."""
+    _generate("timecard", opts, {}, {})
 
 
 @report.command("invoice")
 @_common("invoice")
-@click.option("--rate", required=True, help="Hourly rate, e.g. 85 or 92.50.")
-@click.option("--currency", default="EUR", show_default=True, help="Three-letter code.")
-@click.option("--invoice-number", help="Invoice number (default: from the period and client).")
-@click.option("--bill-to", help="Who the invoice is addressed to (default: the client id).")
-@click.option("--issuer", help="Your name/address as printed on the invoice.")
+@click.option("--rate", help="Hourly rate, e.g. 85 or 92.50 [default: from review settings].")
+@click.option("--currency", help="Three-letter code [default: the client's, else review.currency].")
+@click.option("--issue", is_flag=True, help="Issue it through Operations: a number, a lock.")
+@click.option("--number", "issued_number", metavar="NUMBER", help="Reproduce this issued invoice.")
+@click.option("--invoice-number", help="A draft's reference (default: last day and client).")
+@click.option("--bill-to", help="The buyer block [default: review.clients.<client>.bill_to].")
+@click.option("--issuer", help="The seller block [default: review.seller].")
 @click.option(
     "--evidence-pack",
     "evidence_pack",
@@ -197,8 +284,10 @@ def timecard(**opts: Any) -> None:
     help="With --evidence-pack: include the artifact files themselves, not only their hashes.",
 )
 def invoice(
-    rate: str,
-    currency: str,
+    rate: str | None,
+    currency: str | None,
+    issue: bool,
+    issued_number: str | None,
     invoice_number: str | None,
     bill_to: str | None,
     issuer: str | None,
@@ -206,19 +295,33 @@ def invoice(
     with_artifacts: bool,
     **opts: Any,
 ) -> None:
-    """An invoice: hours per day times the hourly rate (PDF or HTML)."""
+    """An invoice: billable hours per local day times the hourly rate (PDF or HTML).
+
+    A DRAFT unless --issue (then Operations numbers it and locks its period); --number
+    prints an issued invoice again with its locked figures.
+    """
     if evidence_pack is not None and opts["fmt"] != "pdf":
         raise click.BadParameter("an evidence pack needs the PDF invoice", param_hint="--format")
     if with_artifacts and evidence_pack is None:
         raise click.BadParameter("needs --evidence-pack", param_hint="--with-artifacts")
+    if issue and issued_number is not None:
+        raise click.BadParameter("--issue makes a new invoice; --number reprints one")
+    if invoice_number is not None and (issue or issued_number is not None):
+        raise click.BadParameter(
+            "Operations numbers issued invoices", param_hint="--invoice-number"
+        )
     extra = {
         "rate": rate,
-        "currency": currency.upper(),
-        "invoice_number": invoice_number,
+        "currency": currency.upper() if currency else None,
         "bill_to": bill_to,
         "issuer": issuer,
     }
-    done = _generate("invoice", opts, extra)
+    if issued_number is not None:
+        done = _reissue(issued_number, opts, extra)
+    elif issue:
+        done = _issue(opts, extra)
+    else:
+        done = _generate("invoice", opts, extra, {"invoice_number": invoice_number})
     if evidence_pack is not None:
         _write_pack(done, None if evidence_pack == "-" else Path(evidence_pack), with_artifacts)
 
@@ -226,8 +329,9 @@ def invoice(
 @report.command("csv")
 @_common("csv")
 def csv_report(**opts: Any) -> None:
-    """CSV rows: date, start, end, duration_h, client, instances."""
-    _generate("csv", opts, {})
+    """CSV rows: date, start, end, duration_h, client, instances, project, tags, source,
+    adjustments."""
+    _generate("csv", opts, {}, {})
 
 
 @report.command("templates")
