@@ -21,6 +21,7 @@ import msgspec
 import psycopg
 
 from mimolo.team.connect import Conn, as_team_error, connect
+from mimolo.team.day_cache import Fingerprint, HostDay, HostDayCache, Key
 from mimolo.timeline.models import TimelineSummary, to_epoch
 from mimolo.timeline.reader import ReadWarning, parse_lines
 
@@ -99,12 +100,22 @@ AND (%(client_id)s::text IS NULL
 """
 
 # Constant fragments joined at import; every value is a bound parameter.
-SUMMARIES_SQL = f"""
-SELECT h.host_id, h.host_name, h.person, string_agg({_VIEW_LINE}, E'\\n' ORDER BY r.seq)
+_DAY = "(r.received_at AT TIME ZONE 'UTC')::date"
+
+FINGERPRINT_SQL = f"""
+SELECT h.host_id, h.host_name, h.person, {_DAY} AS day, count(*), max(r.seq)
 FROM mimolo.records r JOIN mimolo.hosts h ON h.host_id = r.host_id
 WHERE {_FILTERS}
-GROUP BY h.host_id, h.host_name, h.person
-ORDER BY h.host_name, h.host_id
+GROUP BY h.host_id, h.host_name, h.person, day
+"""  # noqa: S608
+
+DAYS_SQL = f"""
+SELECT r.host_id, {_DAY} AS day, count(*), max(r.seq),
+       string_agg({_VIEW_LINE}, E'\\n' ORDER BY r.seq)
+FROM mimolo.records r
+WHERE r.received_at >= %(lo)s AND r.received_at < %(hi)s AND r.host_id = ANY(%(hosts)s)
+  AND {_DAY} = ANY(%(days)s)
+GROUP BY r.host_id, day
 """  # noqa: S608
 
 RAW_SQL = f"""
@@ -182,23 +193,36 @@ def _seq_warnings(text: bytes, warnings: list[ReadWarning], label: str) -> list[
     return out
 
 
-def decode_host(host: TeamHost, text: str, start: datetime, end: datetime) -> HostSummaries:
-    """A host's compact lines as ``TimelineSummary`` values overlapping ``[start, end]``."""
+def decode_day(label: str, text: str, fingerprint: Fingerprint) -> HostDay:
+    """A host-day's compact lines decoded by the local reader's ``parse_lines``."""
     data = text.encode("utf-8")
-    got, warnings = parse_lines(data + b"\n", host.label)
-    lo, hi = to_epoch(start), to_epoch(end)
-    return HostSummaries(
-        host=host,
-        summaries=[s for s in got if s.end >= lo and s.start <= hi],
-        warnings=_seq_warnings(data, warnings, host.label),
+    got, warnings = parse_lines(data + b"\n", label)
+    return HostDay(
+        fingerprint=fingerprint, summaries=got, warnings=_seq_warnings(data, warnings, label)
     )
+
+
+def overlapping(days: list[HostDay], start: datetime, end: datetime) -> list[TimelineSummary]:
+    """The days' summaries touching ``[start, end]`` (as the local reader keeps them)."""
+    lo, hi = to_epoch(start), to_epoch(end)
+    out: list[TimelineSummary] = []
+    for day in days:
+        out.extend(s for s in day.summaries if s.end >= lo and s.start <= hi)
+    return out
 
 
 class TeamReader:
     """Read-only queries on one connection (reconnected after a failure), one at a time."""
 
-    def __init__(self, conninfo: str, *, opener: Callable[[str], Conn] | None = None) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        opener: Callable[[str], Conn] | None = None,
+        cache: HostDayCache | None = None,
+    ) -> None:
         self.conninfo = conninfo
+        self.cache = cache or HostDayCache()
         self._open = opener or _open_read_only
         self._conn: Conn | None = None
         self._lock = threading.Lock()
@@ -235,9 +259,40 @@ class TeamReader:
     def summaries(
         self, start: datetime, end: datetime, filt: TeamFilter = EVERY
     ) -> list[HostSummaries]:
-        """Every selected host's summaries of ``[start, end]``: one query."""
-        rows = self._rows(SUMMARIES_SQL, _params(start, end, filt))
-        return [decode_host(_host(row), row[3] or "", start, end) for row in rows]
+        """Every selected host's summaries of ``[start, end]`` (a client filter is the
+        caller's: cached host-days hold all of a host's records)."""
+        whole = msgspec.structs.replace(filt, client_id=None)
+        prints = self._rows(FINGERPRINT_SQL, _params(start, end, whole))
+        hosts: dict[str, TeamHost] = {}
+        days: dict[Key, HostDay | None] = {}
+        for host_id, name, person, day, count, max_seq in prints:
+            hosts.setdefault(host_id, TeamHost(host_id=host_id, host_name=name, person=person))
+            days[(host_id, day)] = self.cache.get((host_id, day), Fingerprint(count, max_seq))
+        stale = [key for key, hit in days.items() if hit is None]
+        if stale:
+            lo, hi = ledger_days(start, end)
+            params = {
+                "lo": lo, "hi": hi, "hosts": sorted({h for h, _ in stale}),
+                "days": sorted({d for _, d in stale}),
+            }  # fmt: skip
+            for host_id, day, count, max_seq, text in self._rows(DAYS_SQL, params):
+                if (host_id, day) not in days:
+                    continue
+                entry = decode_day(hosts[host_id].label, text or "", Fingerprint(count, max_seq))
+                self.cache.put((host_id, day), entry)
+                days[(host_id, day)] = entry
+        per_host: dict[str, list[HostDay]] = {h: [] for h in hosts}
+        for (host_id, _), held in sorted(days.items()):
+            if held is not None:
+                per_host[host_id].append(held)
+        return [
+            HostSummaries(
+                host=host,
+                summaries=overlapping(per_host[host.host_id], start, end),
+                warnings=[w for d in per_host[host.host_id] for w in d.warnings],
+            )
+            for host in sorted(hosts.values(), key=lambda h: (h.host_name, h.host_id))
+        ]
 
     def raw_rows(
         self,
@@ -270,6 +325,7 @@ def _open_read_only(conninfo: str) -> Conn:
     """libpq's connection, every transaction read-only (on top of the reader role)."""
     conn = connect(conninfo, autocommit=True)
     conn.execute("SET default_transaction_read_only = on")
+    conn.execute("SET jit = off")  # compiling costs more than these scans save
     return conn
 
 
@@ -281,6 +337,7 @@ __all__ = [
     "TeamFilter",
     "TeamHost",
     "TeamReader",
-    "decode_host",
+    "decode_day",
     "ledger_days",
+    "overlapping",
 ]
