@@ -176,6 +176,8 @@ class _Apply:
         holes = self._frozen(adj, p.client, p.project)
         if probe.key != p.key:
             holes += self._frozen(adj, probe.client, probe.project)
+        if holes and all(not subtract((x, y), holes)[0] for x, y in inside if x < y):
+            return [p]  # wholly locked against this adjustment: left as it is, uncut
         for x, y in inside:
             if x == y:
                 free, kept = ([(x, y)], []) if not _in_any(x, holes) else ([], [(x, y)])

@@ -11,7 +11,7 @@ grouped derivation, with days cut in the local zone.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -23,10 +23,17 @@ from mimolo.protocol.review import Adjustment, InvoiceEntry, ReviewSettings
 from mimolo.timeline.adjust import Lock, apply_adjustments, effective, usable
 from mimolo.timeline.cache import DayCache
 from mimolo.timeline.categorize import categorize
-from mimolo.timeline.facts import DEFAULT_FACTS, FactsCache, read_facts
-from mimolo.timeline.models import UNASSIGNED, TimelinePolicy, from_epoch, to_epoch
+from mimolo.timeline.facts import DEFAULT_FACTS, Facts, FactsCache, read_facts
+from mimolo.timeline.models import (
+    UNASSIGNED,
+    TimelinePolicy,
+    TimelineSummary,
+    from_epoch,
+    to_epoch,
+)
 from mimolo.timeline.pieces import Piece, Span, subtract, union
 from mimolo.timeline.query import DEFAULT_CACHE, read_evidence
+from mimolo.timeline.reader import ReadWarning
 from mimolo.timeline.reviewed import (
     IdleGap,
     LocalDayTotal,
@@ -209,25 +216,21 @@ def _wanted(p: Piece, client_id: str | None, project: str | None) -> bool:
     )
 
 
-def reviewed_timeline(
-    root: DataRoot,
+def review_summaries(
+    summaries: Iterable[TimelineSummary],
     start: datetime,
     end: datetime,
     policy: TimelinePolicy | None,
     inputs: ReviewInputs,
     *,
+    facts: Mapping[int, Facts] | None = None,
     client_id: str | None = None,
     project: str | None = None,
-    cache: DayCache | None = DEFAULT_CACHE,
-    facts_cache: FactsCache | None = DEFAULT_FACTS,
-    now: datetime | None = None,
+    warnings: Sequence[ReadWarning] = (),
 ) -> ReviewedTimeline:
-    """The reviewed timeline of ``[start, end]``, optionally of one client / project."""
+    """The pure core of ``reviewed_timeline``: summaries (and their facts) in, review out."""
     policy = policy or TimelinePolicy()
-    summaries, warnings = read_evidence(root, start, end, cache=cache, now=now)
-    compiled = inputs.compiled
-    facts = read_facts(root, start, end, cache=facts_cache) if compiled.needs_facts else None
-    classify = Classifier(compiled, policy.client_of_instance, facts)
+    classify = Classifier(inputs.compiled, policy.client_of_instance, facts)
     lo, hi = to_epoch(start), to_epoch(end)
     base = [
         Piece(
@@ -275,8 +278,38 @@ def reviewed_timeline(
         idle_gaps=_decided(gaps, adjustments),
         locked=locked,
         removed=removed,
+        warnings=list(warnings),
+    )
+
+
+def reviewed_timeline(
+    root: DataRoot,
+    start: datetime,
+    end: datetime,
+    policy: TimelinePolicy | None,
+    inputs: ReviewInputs,
+    *,
+    client_id: str | None = None,
+    project: str | None = None,
+    cache: DayCache | None = DEFAULT_CACHE,
+    facts_cache: FactsCache | None = DEFAULT_FACTS,
+    now: datetime | None = None,
+) -> ReviewedTimeline:
+    """The reviewed timeline of ``[start, end]`` read from the data root (the edge):
+    the ledger through the day cache, facts only when a rule needs them."""
+    summaries, warnings = read_evidence(root, start, end, cache=cache, now=now)
+    facts = read_facts(root, start, end, cache=facts_cache) if inputs.compiled.needs_facts else None
+    return review_summaries(
+        summaries,
+        start,
+        end,
+        policy,
+        inputs,
+        facts=facts,
+        client_id=client_id,
+        project=project,
         warnings=warnings,
     )
 
 
-__all__ = ["ReviewInputs", "idle_gaps", "reviewed_timeline"]
+__all__ = ["ReviewInputs", "idle_gaps", "review_summaries", "reviewed_timeline"]
