@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ from mimolo.control.evidence_source import ALL, EvidenceSource, LocalSource, Vie
 from mimolo.control.report_jobs import Progress
 from mimolo.dataroot import DataRoot, ensure_private_dir
 from mimolo.reports import run_report
+from mimolo.reports.issued import prepare_issued_by_number
+from mimolo.reports.prepare import Prepared, ReportAsk, load_settings, prepare_report
+from mimolo.reports.window import day_window
 from mimolo.timeline.models import Segment
 
 log = logging.getLogger(__name__)
@@ -138,6 +142,9 @@ async def run_report_job(
     """Derive the segments (in a worker thread), run the reporter, return the file."""
     kind = REPORT_KINDS[request.kind]
     progress(0.05, "deriving the timeline")
+    if source is None or not source.team:  # this machine: the reviewed timeline
+        prepared = await asyncio.to_thread(prepare_local, root, request)
+        return await _run_prepared(root, kind.reporter, kind.format, prepared, progress)
     segments = await asyncio.to_thread(report_segments, root, request, source, filters)
     progress(0.25, f"{len(segments)} segment(s); running the {kind.reporter} reporter")
     ensure_private_dir(root.reports_dir)
@@ -149,14 +156,57 @@ async def run_report_job(
     return Path(result.path)
 
 
+def prepare_local(root: DataRoot, request: ReportRequest) -> Prepared:
+    """The request over the reviewed timeline: its days are local days of the configured
+    zone; a rate above 0 wins over the review settings' rates."""
+    kind = REPORT_KINDS[request.kind]
+    first, last = day_window(request.start, request.end, load_settings(root).zone)
+    rate = request.rate if request.rate and Decimal(request.rate) > 0 else None
+    ask = ReportAsk(
+        kind=kind.reporter,
+        start=first,
+        end=last,
+        client_id=request.client_id,
+        rate=rate,
+        currency=request.currency or None,
+    )
+    return prepare_report(root, ask)
+
+
+async def _run_prepared(
+    root: DataRoot, reporter: str, fmt: str, prepared: Prepared, progress: Progress
+) -> Path:
+    progress(0.25, f"{len(prepared.segments)} segment(s); running the {reporter} reporter")
+    ensure_private_dir(root.reports_dir)
+
+    def on_progress(percent: float, message: str) -> None:
+        progress(0.25 + 0.7 * max(0.0, min(100.0, percent)) / 100, message)
+
+    params = {**prepared.params, "format": fmt}
+    result = await run_report(
+        root, reporter, params, prepared.segments, on_progress, review=prepared.review
+    )
+    return Path(result.path)
+
+
+async def run_issued_report_job(root: DataRoot, number: str, progress: Progress) -> Path:
+    """The PDF of an issued invoice (by number or id) with its locked figures: what the
+    Reports form runs after ``issue_invoice`` answered, and for a reprint."""
+    progress(0.05, f"reading invoice {number}")
+    prepared = await asyncio.to_thread(prepare_issued_by_number, root, number)
+    return await _run_prepared(root, "invoice", "pdf", prepared, progress)
+
+
 __all__ = [
     "REPORT_KINDS",
     "ReportFile",
     "ReportKind",
     "ReportRequest",
     "list_reports",
+    "prepare_local",
     "report_segments",
     "reporter_params",
     "request_window",
+    "run_issued_report_job",
     "run_report_job",
 ]
