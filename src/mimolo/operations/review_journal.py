@@ -10,6 +10,7 @@ as the ledger does, so readers never see half an entry. Readers without Operatio
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import uuid
@@ -134,6 +135,7 @@ class ReviewJournal:
         self._new_id = new_id
         self._adjustments = _load(self.adjustments_path, Adjustment)
         self._invoices = _load(self.invoices_path, InvoiceEntry)
+        self.lock = asyncio.Lock()  # held by callers across check, compute and append
 
     @property
     def adjustments(self) -> Sequence[Adjustment]:

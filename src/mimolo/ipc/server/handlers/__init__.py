@@ -4,7 +4,8 @@
 lifecycle. ``instances``: templates and provisioning. ``widgets``: widget frames, actions
 and artifact tokens. ``capture``: the off-the-record pause. ``trust``: the trust policy and
 the mutations of ``trust/`` (keys, the signed allowlist). ``artifacts``: inventory, archives,
-restore and the two-step purge.
+restore and the two-step purge. ``review``: categorization rules, the adjustments journal
+and invoices.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from mimolo.ipc.server.handlers import (
     capture,
     instances,
     packages,
+    review,
     runtime,
     trust,
     widgets,
@@ -33,6 +35,7 @@ COMMANDS: Final[tuple[Command[IpcContext, Any], ...]] = (
     *trust.COMMANDS,
     *artifacts.COMMANDS,
     *packages.COMMANDS,
+    *review.COMMANDS,
 )
 
 __all__ = ["COMMANDS"]
