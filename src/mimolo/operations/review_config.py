@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
 from mimolo.errors import ConfigError, RulesInvalid
 from mimolo.protocol.review import Assignment, ReviewSettings, Rule
 from mimolo.slugs import check_slug, is_slug
+from mimolo.timeline.rules import compile_rules
 
 MAX_RULES = 1000
 MAX_ROUNDING_MINUTES = 24 * 60
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-_REGEX_FIELDS = ("application", "title")
 
 
 def check_timezone(name: str, field: str = "settings.timezone") -> None:
@@ -33,8 +33,9 @@ def check_timezone(name: str, field: str = "settings.timezone") -> None:
         raise ConfigError(f"unknown time zone {name!r} (an IANA name)", field=field) from None
 
 
-def check_rules(rules: Iterable[Rule], prefix: str = "review.rules") -> None:
-    """Ids are unique slugs, regexes compile, assignments name slug clients."""
+def check_rules(rules: Sequence[Rule], prefix: str = "review.rules") -> None:
+    """Ids are unique slugs, the rules compile as the timeline compiles them, assignments
+    name slug clients."""
     seen: dict[str, int] = {}
     for i, rule in enumerate(rules):
         at = f"{prefix}[{i}]"
@@ -51,17 +52,12 @@ def check_rules(rules: Iterable[Rule], prefix: str = "review.rules") -> None:
                 field=f"{at}.rule_id",
             )
         seen[rule.rule_id] = i
-        for name in _REGEX_FIELDS:
-            pattern = getattr(rule.match, name)
-            if pattern is None:
-                continue
-            try:
-                re.compile(pattern, re.IGNORECASE)
-            except (re.error, RecursionError, OverflowError) as exc:
-                raise RulesInvalid(
-                    f"not a valid regular expression: {exc}", field=f"{at}.match.{name}"
-                ) from None
         check_assignment(rule.assign, f"{at}.assign")
+    try:
+        compile_rules(rules)
+    except RulesInvalid as exc:  # its field is ``rules[i]...``: name it as the file does
+        field = (exc.field or "").removeprefix("rules")
+        raise RulesInvalid(exc.message.split(": ", 1)[-1], field=f"{prefix}{field}") from None
 
 
 def check_assignment(assign: Assignment, field: str) -> None:
