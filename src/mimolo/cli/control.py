@@ -171,10 +171,47 @@ _data_dir = click.option(
 )  # fmt: skip
 _no_open = click.option("--no-open", is_flag=True, help="Do not open a browser.")
 _verbose = click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+_team = click.option(
+    "--team", "team_conninfo", metavar="CONNINFO", default=None,
+    help="Serve the read-only team view of this team store (a libpq conninfo, URI or "
+    "service=NAME; '' uses the PG* variables) instead of this machine's ledger.",
+)  # fmt: skip
 _new_link = click.option(
     "--new-link", is_flag=True,
     help="Print a fresh sign-in link for the running Control (starts nothing).",
 )  # fmt: skip
+
+
+def run_team_control(root: DataRoot, conninfo: str, port: int, open_browser: bool) -> None:
+    """Serve the read-only team view on 127.0.0.1 until interrupted (no launch file: the
+    data root's own Control and its ``--new-link`` are left alone)."""
+    from mimolo.control import Auth, bind_loopback, control_url, create_app, serve
+    from mimolo.control.team_source import TeamSource
+
+    source = TeamSource.connect(conninfo)
+    try:
+        source.reader.hosts()  # fail now, with libpq's reason, rather than on the first page
+    except MimoloError as exc:
+        source.close()
+        raise click.ClickException(exc.message) from exc
+    auth = Auth()
+    try:
+        sock = bind_loopback(port)
+    except OSError as exc:
+        source.close()
+        raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc}") from exc
+    try:
+        app = create_app(root, auth=auth, source=source)
+        base = control_url(sock.getsockname()[1])
+        console.print(f"[bold]MiMoLo team view[/] (read-only) of {source.label} on {base}")
+        console.print("Ctrl+C stops it.")
+        _give_link(control_url(sock.getsockname()[1], auth.new_link_token()), open_browser)
+        asyncio.run(serve(app, sock))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+        source.close()
 
 
 @click.command("control")
@@ -182,10 +219,24 @@ _new_link = click.option(
 @_data_dir
 @_no_open
 @_new_link
+@_team
 @_verbose
-def control(port: int, data_dir: Path | None, no_open: bool, new_link: bool, verbose: bool) -> None:
+def control(
+    port: int,
+    data_dir: Path | None,
+    no_open: bool,
+    new_link: bool,
+    team_conninfo: str | None,
+    verbose: bool,
+) -> None:
     """Serve the Control web app on 127.0.0.1 and print its sign-in link."""
     root = DataRoot.resolve(data_dir).ensure()
+    if team_conninfo is not None:
+        if new_link:
+            raise click.ClickException("--new-link is for the local Control, not --team")
+        _setup_logging(root, verbose)
+        run_team_control(root, team_conninfo, port, not no_open)
+        return
     if new_link:
         url = fresh_link(root)
         if url is None:
@@ -227,4 +278,7 @@ def up(port: int, data_dir: Path | None, no_open: bool, verbose: bool) -> None:
     run_control(root, port, not no_open)
 
 
-__all__ = ["control", "fresh_link", "ops_answers", "run_control", "start_operations", "up"]
+__all__ = [
+    "control", "fresh_link", "ops_answers", "run_control", "run_team_control",
+    "start_operations", "up",
+]  # fmt: skip

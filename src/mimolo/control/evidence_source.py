@@ -71,10 +71,17 @@ def parse_filters(query: dict[str, str] | object) -> ViewFilters:
     )
 
 
+class Choice(msgspec.Struct, frozen=True):
+    """One option of a filter: the value sent, the text shown."""
+
+    value: str
+    label: str
+
+
 class FilterChoices(msgspec.Struct, frozen=True, kw_only=True):
     """The values a filter form offers."""
 
-    hosts: list[str] = []
+    hosts: list[Choice] = []
     people: list[str] = []
     clients: list[str] = []
 
@@ -202,6 +209,7 @@ class LocalSource:
 
 __all__ = [
     "ALL",
+    "Choice",
     "EvidenceSource",
     "FilterChoices",
     "HostChain",
