@@ -27,6 +27,7 @@ FORM_FIELDS: Final = frozenset(
         "instance_label", "client_id", "plugin_id",  # the instance form
         "kind", "start", "end", "client", "rate", "currency",  # the report form
         "action",  # the widget action form
+        "reason", "project", "tags", "split_at",  # the timeline's review forms
     }
 )  # fmt: skip
 """Form fields an error can be shown next to; any other field shows at the form's top."""
