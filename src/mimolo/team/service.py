@@ -97,6 +97,7 @@ class SyncService:
         self._rng = rng or random.Random()
         self._stop = threading.Event()
         self._shipper: Shipper | None = None
+        self._busy = False  # a pass runs in the worker thread
         self.state = "starting"
         self.failures = 0
         self.host_id: str | None = None
@@ -115,12 +116,20 @@ class SyncService:
             self._on_event(event, fields)
 
     def _pass(self) -> PassResult:
-        if self._shipper is None:
-            self._shipper = Shipper(
-                self.data_root, self.settings.conninfo, batch_size=self.settings.batch_size
-            )
-            self.host_id = self._shipper.host_id
-        return self._shipper.run_pass(stop=self._stop)
+        """One pass (in the worker thread); the connection is closed there if the service
+        was stopped meanwhile."""
+        self._busy = True
+        try:
+            if self._shipper is None:
+                self._shipper = Shipper(
+                    self.data_root, self.settings.conninfo, batch_size=self.settings.batch_size
+                )
+                self.host_id = self._shipper.host_id
+            return self._shipper.run_pass(stop=self._stop)
+        finally:
+            self._busy = False
+            if self._stop.is_set() and self._shipper is not None:
+                self._shipper.close()
 
     def record_pass(self, result: PassResult) -> None:
         """Fold a pass's result into the status."""
@@ -175,6 +184,8 @@ class SyncService:
                 await asyncio.sleep(delay)
         finally:
             self._stop.set()
+            if not self._busy and self._shipper is not None:
+                self._shipper.close()
             self.state = "stopped"
 
     def status(self) -> dict[str, Any]:

@@ -70,14 +70,16 @@ BEGIN
         RETURN part;
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext('mimolo.ensure_month'));
-    IF to_regclass(format('mimolo.%I', part)) IS NULL THEN
+    BEGIN
         EXECUTE format(
             'CREATE TABLE mimolo.%I PARTITION OF mimolo.records FOR VALUES FROM (%L) TO (%L)',
             part,
             (first_day::timestamp AT TIME ZONE 'UTC'),
             ((first_day + interval '1 month')::timestamp AT TIME ZONE 'UTC')
         );
-    END IF;
+    EXCEPTION WHEN duplicate_table THEN
+        NULL;  -- another writer made it between our look and our lock
+    END;
     RETURN part;
 END
 $$;
