@@ -151,7 +151,7 @@ def _span(fields: dict[str, Any]) -> str:
 
 
 async def _add(request: Request, fields: dict[str, Any]) -> Response:
-    data = await control_state(request).ops.request("add_adjustment", **fields)
+    data = await control_state(request).ops.request("add_adjustment", **fields, via="control")
     label = KIND_LABELS.get(fields["kind"], fields["kind"])
     return json_ok(message=f"{label}: {_span(fields)} recorded.", data=data)
 
@@ -171,7 +171,7 @@ async def decide_idle(request: Request) -> Response:
 async def revoke(request: Request) -> Response:
     """``POST /api/review/revoke``: undo an adjustment (a later journal entry)."""
     fields = revoke_request(await read_form(request))
-    data = await control_state(request).ops.request("revoke_adjustment", **fields)
+    data = await control_state(request).ops.request("revoke_adjustment", **fields, via="control")
     return json_ok(message="Adjustment revoked.", data=data)
 
 
@@ -182,7 +182,9 @@ async def void(request: Request) -> Response:
     if not invoice_id.isalnum() or len(invoice_id) > 64:
         raise ConfigError("not an invoice id", field="_form")
     reason = reason_of(form)
-    data = await control_state(request).ops.request("void_invoice", id=invoice_id, reason=reason)
+    data = await control_state(request).ops.request(
+        "void_invoice", id=invoice_id, reason=reason, via="control"
+    )
     return json_ok(message="Invoice voided: its period is unlocked.", data=data)
 
 
