@@ -37,6 +37,9 @@ _COMMANDS: dict[str, str] = {
     "restore": "mimolo.cli.backup:restore",
     "sync": "mimolo.cli.sync:sync",
     "team": "mimolo.cli.team:team",
+    "rules": "mimolo.cli.rules:rules",
+    "adjust": "mimolo.cli.adjust:adjust",
+    "invoices": "mimolo.cli.invoices:invoices",
 }
 
 
