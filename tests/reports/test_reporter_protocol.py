@@ -10,6 +10,7 @@ import msgspec
 import pytest
 
 from mimolo.reports import csv as csv_reporter
+from mimolo.reports.model import as_report_segment
 from mimolo.reports.protocol import (
     ErrorLine,
     GenerateRequest,
@@ -69,7 +70,7 @@ def test_good_request_progress_then_result(tmp_path: Path) -> None:
             "format": "csv",
             "output_path": str(tmp_path / "out.csv"),
         },
-        segments=[seg],
+        segments=[as_report_segment(seg)],
     )
     status, lines = answer(encode(request))
     assert status == 0
