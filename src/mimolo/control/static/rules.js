@@ -151,9 +151,8 @@
     const row = button.closest("[data-rule]");
     if (button.id === "rule-add") {
       const fresh = document.getElementById("rule-template").content.firstElementChild.cloneNode(true);
+      fresh.querySelector('[data-key="rule_id"]').value = freshId();
       list.appendChild(fresh);
-      const id = fresh.querySelector('[data-key="rule_id"]');
-      id.value = freshId();
       fresh.querySelector('[data-key="match.title"]').focus();
       schedule();
     } else if (row && button.dataset.move) {
