@@ -57,7 +57,10 @@ def clean_python() -> Iterator[Path]:
         )  # fmt: skip
         python = venv / "bin" / "python"
         probe = subprocess.run(
-            [str(python), "-c", "import mimolo"], capture_output=True, timeout=TIMEOUT_S
+            [str(python), "-c", "import mimolo"],
+            capture_output=True,
+            timeout=TIMEOUT_S,
+            env={k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")},
         )
         assert probe.returncode != 0, "the clean venv must not see mimolo"
         yield python

@@ -19,10 +19,17 @@ from mimolo.operations.artifacts.inventory import (
 
 from ._tree import DAY1, DAY2, DAY3, INSTANCE, PLUGIN, instance_dir, put, sample_tree
 
-LATER = int(time.time_ns()) + 10 * 10**9  # every folder is older than the racy window
+
+def later() -> int:
+    """A "now" after every folder the test made, past the racy window (taken at each call:
+    a module-level constant goes stale in a long suite and makes every folder racy)."""
+    return time.time_ns() + 10 * 10**9
 
 
-def _inventory(instance: Path, limits: WarnLimits | None = None, now_ns: int = LATER) -> Inventory:
+def _inventory(
+    instance: Path, limits: WarnLimits | None = None, now_ns: int | None = None
+) -> Inventory:
+    now_ns = later() if now_ns is None else now_ns
     index, changed = take_inventory(instance, now_ns=now_ns)
     return summarize(
         index,
@@ -121,7 +128,7 @@ def test_links_and_work_in_progress_are_not_counted(tmp_path: Path) -> None:
     put(instance, "2026/11/01/.a.png.123.tmp", b"half", DAY1)
     inv = _inventory(instance)
     assert inv.total_files == 5
-    index, _ = take_inventory(instance, now_ns=LATER)
+    index, _ = take_inventory(instance, now_ns=later())
     assert not any("secret" in f.rel_path or f.rel_path.endswith(".tmp") for f in files_of(index))
 
 
