@@ -205,11 +205,11 @@ def figures_for(
 
 
 def _flat_projects(timeline: ReviewedTimeline) -> dict[str, float]:
-    """``client/project`` (or ``client`` for time with no project) to seconds."""
+    """``client/project`` (``client (no project)`` for the rest) to seconds."""
     out: dict[str, float] = {}
     for client, projects in timeline.per_project.items():
         for project, seconds in projects.items():
-            out[f"{client}/{project}" if project else client] = seconds
+            out[f"{client}/{project}" if project else f"{client} (no project)"] = seconds
     return out
 
 
