@@ -63,6 +63,7 @@ class ReportRequest(msgspec.Struct, frozen=True, kw_only=True):
     client_id: str | None
     rate: str
     currency: str
+    project: str | None = None
 
 
 class ReportFile(msgspec.Struct, frozen=True, kw_only=True):
@@ -167,6 +168,7 @@ def prepare_local(root: DataRoot, request: ReportRequest) -> Prepared:
         start=first,
         end=last,
         client_id=request.client_id,
+        project=request.project,
         rate=rate,
         currency=request.currency or None,
     )
