@@ -10,15 +10,29 @@ can name its ledger records. With the evidence client as the key this gives exac
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from operator import attrgetter
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from mimolo.timeline.models import TimelinePolicy, TimelineSummary
 
 K = TypeVar("K", bound=Hashable)
-Classifier = Callable[[TimelineSummary], tuple[K, str | None, str | None]]
+Placement = tuple[K, str | None, str | None]
 """A summary's ``(group key, client it belongs to, rule id that placed it)``."""
+
+
+class Classifier(Protocol[K]):
+    """Places summaries; ``memo`` holds the placement per ``(instance_id, plugin_id,
+    client_id, mode, facts)`` so the hot loop resolves each distinct one once."""
+
+    @property
+    def facts(self) -> Mapping[int, Hashable]: ...
+
+    @property
+    def memo(self) -> dict[tuple[object, ...], Placement[K]]: ...
+
+    def resolve(self, s: TimelineSummary, facts: Hashable | None) -> Placement[K]: ...
+
 
 _by_start = attrgetter("start")
 
@@ -72,21 +86,27 @@ def _attach(
     hi: float,
 ) -> None:
     """Count non-activity summaries in the segments of their client (or, without one, in
-    every segment) they overlap: one sweep by start, as ``derive_timeline`` does."""
+    every segment) they overlap: one sweep by start, as ``derive_timeline`` does, pruning
+    the open segments only when one of them has ended."""
     others.sort(key=lambda item: item[0].start)
     open_: list[BaseSegment[K]] = []
+    min_end = math.inf  # the earliest end among the open segments
     n = len(segs)
     j = 0
     for s, client in others:
         a = s.start if s.start > lo else lo
         b = s.end if s.end < hi else hi
         while j < n and segs[j].start <= b:
-            open_.append(segs[j])
+            seg = segs[j]
+            open_.append(seg)
+            if seg.end < min_end:
+                min_end = seg.end
             j += 1
+        if min_end < a:  # some open segment ended before this summary: none later reach it
+            open_ = [seg for seg in open_ if seg.end >= a]
+            min_end = min((seg.end for seg in open_), default=math.inf)
         if not open_:
             continue
-        if open_[0].end < a or len(open_) > 1:
-            open_ = [seg for seg in open_ if seg.end >= a]
         for seg in open_:
             if seg.start > b or (client is not None and seg.client != client):
                 continue
@@ -106,10 +126,20 @@ def categorize(
     active_set = policy.active_instances
     activity: dict[K, tuple[str | None, list[tuple[TimelineSummary, str | None]]]] = {}
     others: list[tuple[TimelineSummary, str | None]] = []
+    facts = classify.facts
+    facts_get = facts.get
+    memo = classify.memo
+    memo_get = memo.get
+    resolve = classify.resolve
     for s in summaries:
         if s.end < lo or s.start > hi or s.end < s.start:
             continue
-        key, client, rule_id = classify(s)
+        f = facts_get(s.seq) if facts else None
+        mk = (s.instance_id, s.plugin_id, s.client_id, s.mode, f)
+        placed = memo_get(mk)
+        if placed is None:
+            placed = memo[mk] = resolve(s, f)
+        key, client, rule_id = placed
         if s.keep_alive is True and (
             s.mode == "active" if active_set is None else s.instance_id in active_set
         ):

@@ -11,6 +11,7 @@ grouped derivation, with days cut in the local zone.
 from __future__ import annotations
 
 import itertools
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -198,16 +199,22 @@ def _totals(
 
 
 def _decided(gaps: Sequence[Span], adjustments: Sequence[Adjustment]) -> list[IdleGap]:
-    out: list[IdleGap] = []
-    idle = [a for a in adjustments if a.kind.startswith("idle_")]
-    for a, b in gaps:
-        by: str | None = None
-        for adj in idle:
-            assert adj.start is not None and adj.end is not None
-            if to_epoch(adj.start) < b and to_epoch(adj.end) > a:
-                by = adj.id
-        out.append(IdleGap(start=from_epoch(a), end=from_epoch(b), decided_by=by))
-    return out
+    """Each gap with the idle adjustment (in seq order, the last wins) that decided it."""
+    starts = [a for a, _ in gaps]
+    by: list[str | None] = [None] * len(gaps)
+    for adj in adjustments:
+        if not adj.kind.startswith("idle_") or adj.start is None or adj.end is None:
+            continue
+        a, b = to_epoch(adj.start), to_epoch(adj.end)
+        k = max(0, bisect_left(starts, a) - 1)
+        while k < len(gaps) and gaps[k][0] < b:
+            if gaps[k][1] > a:
+                by[k] = adj.id
+            k += 1
+    return [
+        IdleGap(start=from_epoch(a), end=from_epoch(b), decided_by=d)
+        for (a, b), d in zip(gaps, by, strict=True)
+    ]
 
 
 def _wanted(p: Piece, client_id: str | None, project: str | None) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -158,7 +158,8 @@ def group_key(a: Assignment) -> GroupKey:
 
 
 class Classifier:
-    """``categorize``'s classifier under rules, memoized per distinct facts."""
+    """Places summaries under rules (``categorize``'s classifier), each distinct set of
+    facts once: a year of summaries costs a dict lookup each, not 200 regex searches."""
 
     def __init__(
         self,
@@ -170,34 +171,18 @@ class Classifier:
     ) -> None:
         self.compiled = compiled
         self.client_of = client_of_instance
-        self.facts = facts or {}
+        self.facts: Mapping[int, Facts] = facts or {}
         self.by_rule = by_rule
-        self._memo: dict[tuple[object, ...], tuple[object, str | None, str | None]] = {}
+        self.memo: dict[tuple[object, ...], tuple[object, str | None, str | None]] = {}
 
-    def __call__(self, s: TimelineSummary) -> tuple[object, str | None, str | None]:
+    def resolve(
+        self, s: TimelineSummary, facts: Hashable | None
+    ) -> tuple[object, str | None, str | None]:
+        f = facts if isinstance(facts, Facts) else _NO_FACTS
         client = s.client_id or self.client_of.get(s.instance_id)
-        f = self.facts.get(s.seq, _NO_FACTS) if self.facts else _NO_FACTS
-        memo_key = (s.instance_id, s.plugin_id, client, s.mode, f)
-        hit = self._memo.get(memo_key)
-        if hit is not None:
-            return hit
-        assignment, rule_id = first_match(
-            self.compiled,
-            SummaryFacts(
-                instance_id=s.instance_id,
-                plugin_id=s.plugin_id,
-                client_id=client,
-                mode=s.mode,
-                application=f.application,
-                executable=f.executable,
-                title=f.title,
-                paths=f.paths,
-            ),
-        )
+        assignment, rule_id = first_match(self.compiled, summary_facts(s, client, f))
         key: object = (rule_id or DEFAULT_CATCH) if self.by_rule else group_key(assignment)
-        out = (key, assignment.client_id, rule_id)
-        self._memo[memo_key] = out
-        return out
+        return (key, assignment.client_id, rule_id)
 
 
 def rule_catch(

@@ -1,0 +1,208 @@
+"""The reviewed timeline of a year: 200 rules and 5,000 adjustments (issue 18).
+
+The year of demo evidence of ``bench_timeline`` (three clients' folder agents, a passive
+screen, a summary every few seconds, every day: about two million summaries) plus its
+desktop_activity instance (applications and titles per minute), reviewed under 200 rules
+(instance and client globs, application and title regexes: most match nothing, so every
+distinct fact walks the whole list, the worst case) and 5,000 adjustments spread over the
+year (manual entries, assignments, exclusions, idle keep / discard / split).
+
+Figures: cold (no caches: every ledger file read and decoded, facts read for the rules,
+the review applied), the year from a warm day cache (the review layer recomputed: rules,
+derivation, adjustments, totals) and a cached week, against the timeline's targets.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from benchmarks._core import BenchContext, Figure, below, log
+from mimolo.dataroot import DataRoot
+from mimolo.protocol.review import (
+    Adjustment,
+    AdjustmentKind,
+    Assignment,
+    ReviewSettings,
+    Rule,
+    RuleMatch,
+)
+from mimolo.timeline import DayCache, TimelinePolicy
+from mimolo.timeline.demo import DEMO_CLIENTS, DemoSpec, write_demo
+from mimolo.timeline.facts import FactsCache
+from mimolo.timeline.review import ReviewInputs, reviewed_timeline
+
+END_DAY = date(2026, 6, 30)
+SEED = 2026
+INTERVAL_S = 7
+RULES = 200
+ADJUSTMENTS = 5_000
+TZ = ZoneInfo("Europe/Berlin")
+
+
+def _day(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day, tzinfo=UTC)
+
+
+def make_rules(n: int) -> tuple[Rule, ...]:
+    """``n`` rules; a handful match the demo's applications and clients, the rest nothing."""
+    real = [
+        Rule(
+            rule_id="code-acme",
+            match=RuleMatch(application="^code$", title="window"),
+            assign=Assignment(client_id="acme", project="app", tags=("dev",)),
+        ),
+        Rule(
+            rule_id="cad",
+            match=RuleMatch(application="blender"),
+            assign=Assignment(client_id="globex", project="models"),
+        ),
+        Rule(
+            rule_id="initech-folders",
+            match=RuleMatch(instance_id="folders-initech"),
+            assign=Assignment(project="reports"),
+        ),
+        Rule(
+            rule_id="mail", match=RuleMatch(title="^thunderbird"), assign=Assignment(tags=("mail",))
+        ),
+    ]
+    filler = [
+        Rule(
+            rule_id=f"never-{i}",
+            match=(
+                RuleMatch(title=f"project-{i} (draft|final)")
+                if i % 3 == 0
+                else RuleMatch(application=f"^tool{i}$")
+                if i % 3 == 1
+                else RuleMatch(instance_id=f"folders-client{i}-*")
+            ),
+            assign=Assignment(client_id=f"client{i}"),
+        )
+        for i in range(n - len(real))
+    ]
+    half = len(filler) // 2
+    return (*filler[:half], *real, *filler[half:])  # real rules behind a hundred others
+
+
+def make_adjustments(n: int, first: date, days: int) -> list[Adjustment]:
+    rng = random.Random(SEED)
+    kinds: tuple[AdjustmentKind, ...] = (
+        "manual_entry",
+        "assign_range",
+        "exclude_range",
+        "idle_keep",
+        "idle_discard",
+        "idle_split",
+    )
+    created = _day(END_DAY) + timedelta(days=1)
+    out: list[Adjustment] = []
+    for seq in range(1, n + 1):
+        kind = rng.choice(kinds)
+        day = first + timedelta(days=rng.randrange(days))
+        start = _day(day) + timedelta(hours=8, minutes=rng.randrange(0, 10 * 60))
+        end = start + timedelta(minutes=rng.randrange(5, 90))
+        out.append(
+            Adjustment(
+                id=f"{seq:032x}",
+                seq=seq,
+                kind=kind,
+                reason="bench",
+                author="bench",
+                created_at=created + timedelta(seconds=seq),
+                start=start,
+                end=end,
+                assign=Assignment(client_id=rng.choice(DEMO_CLIENTS), project="review"),
+                split_at=start + (end - start) / 2 if kind == "idle_split" else None,
+            )
+        )
+    return out
+
+
+def run(ctx: BenchContext) -> list[Figure]:
+    days = ctx.scale(full=365, quick=30)
+    root = DataRoot.resolve(ctx.tmp_dir("review")).ensure()
+    log(f"writing {days} days of demo evidence (with the desktop agent)")
+    stats = write_demo(
+        root,
+        DemoSpec(
+            days=days, seed=SEED, end=END_DAY, interval_s=INTERVAL_S, weekends=True, desktop=True
+        ),
+    )
+    first = END_DAY - timedelta(days=days - 1)
+    start, end = _day(first), _day(END_DAY + timedelta(days=1))
+    now = end + timedelta(days=2)
+    policy = TimelinePolicy()
+    n_adjust = ctx.scale(full=ADJUSTMENTS, quick=ADJUSTMENTS * 30 // 365)
+    inputs = ReviewInputs(
+        tz=TZ,
+        settings=ReviewSettings(rules=make_rules(RULES)),
+        adjustments=make_adjustments(n_adjust, first, days),
+    )
+    scope = (
+        f"{stats.summaries:,} summaries in {stats.files} files over {days} days; "
+        f"{RULES} rules, {n_adjust:,} adjustments; zone {TZ.key}"
+    )
+    log(scope)
+
+    def cold() -> float:
+        return ctx.time_call(
+            lambda: reviewed_timeline(
+                root, start, end, policy, inputs, cache=None, facts_cache=None, now=now
+            )
+        )
+
+    cold_s = ctx.median_of(cold, warmup=0)
+    cache = DayCache(max_days=days + 10)
+    facts = FactsCache(max_files=days + 10)
+    year = reviewed_timeline(
+        root, start, end, policy, inputs, cache=cache, facts_cache=facts, now=now
+    )
+    log(
+        f"{len(year.segments):,} segments, {len(year.removed):,} removed, "
+        f"{len(year.idle_gaps):,} idle gaps"
+    )
+    warm_s = ctx.median_of(
+        lambda: ctx.time_call(
+            lambda: reviewed_timeline(
+                root, start, end, policy, inputs, cache=cache, facts_cache=facts, now=now
+            )
+        ),
+        warmup=0,
+    )
+    week = (_day(END_DAY - timedelta(days=13)), _day(END_DAY - timedelta(days=6)))
+
+    def cached_week() -> float:
+        return 1000 * ctx.time_call(
+            lambda: reviewed_timeline(
+                root, *week, policy, inputs, cache=cache, facts_cache=facts, now=now
+            )
+        )
+
+    week_ms = ctx.median_of(cached_week)
+    full = not ctx.quick
+    note = "" if full else " (quick mode: 30 days, the targets apply to a full year)"
+    return [
+        cold_s.figure(
+            "review of a year, cold (read + decode + facts + review)",
+            "s",
+            target="< 5 s" if full else "",
+            verdict=below(cold_s.median, 5.0) if full else "info",
+            notes=scope + "; no day cache, no facts cache" + note,
+        ),
+        warm_s.figure(
+            "review of a year, warm day cache",
+            "s",
+            target="< 1 s" if full else "",
+            verdict=below(warm_s.median, 1.0) if full else "info",
+            notes="evidence and facts from memory; rules, derivation, adjustments and "
+            "local-day totals recomputed" + note,
+        ),
+        week_ms.figure(
+            "review, cached week",
+            "ms",
+            target="< 20 ms",
+            verdict=below(week_ms.median, 20.0),
+            notes="seven days through the warm caches, every review stage recomputed",
+        ),
+    ]
