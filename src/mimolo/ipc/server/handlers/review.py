@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal, TypeVar
@@ -90,8 +91,6 @@ def author() -> str:
     try:
         return getpass.getuser()
     except (KeyError, OSError):
-        import os
-
         return f"uid {os.getuid()}"
 
 
