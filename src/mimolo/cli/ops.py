@@ -211,6 +211,9 @@ def print_status(
         console.print(f"[green]Operations is running[/green] (pid {view.pid}; no snapshot yet)")
     if view.running and header.live_error:
         console.print(header.unavailable_line(snap.written_at if snap else None))
+    sync_line = header.sync_line() if view.running else None
+    if sync_line is not None:
+        console.print(sync_line)
     if snap is None or not snap.instances:
         if snap is not None:
             console.print("No agent instances configured.")

@@ -28,6 +28,7 @@ class StatusHeader:
     diagnostics_dropped: int | None = None
     containment: str = "unknown"
     live_error: str | None = None
+    sync: dict[str, Any] | None = None  # get_status's ``sync`` when the [sync] service runs
 
     @classmethod
     def resolve(
@@ -42,7 +43,9 @@ class StatusHeader:
             return view, cls(live_error=f"the live answer could not be read ({exc})")
         dropped = live.status.get("diagnostics_dropped")
         containment = live.status.get("containment")
+        sync = live.status.get("sync")
         return built, cls(
+            sync=sync if isinstance(sync, dict) and sync.get("enabled") else None,
             diagnostics_dropped=dropped
             if isinstance(dropped, int) and not isinstance(dropped, bool)
             else None,
@@ -53,6 +56,24 @@ class StatusHeader:
         """``diagnostics dropped N, containment MODE`` (rich markup, values escaped)."""
         dropped = "-" if self.diagnostics_dropped is None else str(self.diagnostics_dropped)
         return f"diagnostics dropped {dropped}, containment {escape(self.containment)}"
+
+    def sync_line(self) -> str | None:
+        """The team store shipper in one line (lag, last error), when it runs."""
+        if self.sync is None:
+            return None
+        s = self.sync
+        line = (
+            f"team sync {escape(str(s.get('state')))} to {escape(str(s.get('target')))}: "
+            f"store at seq {s.get('acked_seq')} of {s.get('local_seq')}, "
+            f"lag {s.get('lag_records')} record(s) / {s.get('lag_s')} s"
+        )
+        error = s.get("last_error")
+        if isinstance(error, dict):
+            line += (
+                f"; [yellow]last error {escape(str(error.get('code')))}[/yellow]: "
+                f"{escape(str(error.get('message')))}"
+            )
+        return line
 
     def unavailable_line(self, written_at: datetime | None) -> str:
         """One line: the live answer failed, why, and what is shown instead."""
@@ -70,6 +91,7 @@ class StatusHeader:
             "diagnostics_dropped": self.diagnostics_dropped,
             "containment": self.containment,
             "live_error": self.live_error,
+            "sync": self.sync,
         }
 
 
