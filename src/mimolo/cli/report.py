@@ -201,7 +201,7 @@ def _issue(opts: dict[str, Any], extra: dict[str, Any]) -> _Generated:
         currency=draft.params["currency"],
         via="cli",
     )
-    entry = msgspec.convert(answer, InvoiceEntry)
+    entry = msgspec.convert(answer["invoice"], InvoiceEntry)
     Console().print(f"Issued invoice {entry.number} (id {entry.id}); its period is now locked")
     try:
         prepared = prepare_issued(root, entry, bill_to=ask.bill_to, seller=ask.seller)

@@ -87,12 +87,17 @@ def base_context(
 
 
 def html_to_pdf(
-    html: str, base_dir: Path | None = None, attachments: dict[str, bytes] | None = None
+    html: str,
+    base_dir: Path | None = None,
+    attachments: dict[str, bytes] | None = None,
+    *,
+    dated: datetime | None = None,
 ) -> bytes:
     """Render self-contained HTML to PDF bytes (no network fetches).
 
     ``attachments`` are embedded files (name -> bytes): how an invoice carries its
-    machine-readable totals for evidence-pack verifiers.
+    machine-readable totals for evidence-pack verifiers. They are dated ``dated`` (else
+    now), so the same document at the same date is the same bytes.
     """
     import weasyprint
 
@@ -103,7 +108,7 @@ def html_to_pdf(
         string=html, base_url=str(base_dir) if base_dir else None, url_fetcher=no_fetch
     )
     embedded = [
-        weasyprint.Attachment(string=data, name=name, base_url=None)
+        weasyprint.Attachment(string=data, name=name, base_url=None, created=dated, modified=dated)
         for name, data in (attachments or {}).items()
     ]
     pdf: bytes = document.write_pdf(attachments=embedded)

@@ -116,7 +116,9 @@ def build(request: GenerateRequest, params: ReportParams, progress: Progress) ->
         return html.encode()
     progress(50, "rendering PDF")
     totals = totals_document(params, context, context["lines"])
-    return html_to_pdf(html, attachments={TOTALS_ATTACHMENT: totals})
+    issued = context["issued"]
+    dated = issued.issued_at if issued is not None else context["generated_at"]
+    return html_to_pdf(html, attachments={TOTALS_ATTACHMENT: totals}, dated=dated)
 
 
 if __name__ == "__main__":
