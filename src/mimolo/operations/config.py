@@ -24,6 +24,7 @@ from mimolo.protocol.config_schema import (
     AgentConfig,
     InstanceConfig,
     Settings,
+    SyncSettings,
     current_instance_keys,
 )
 from mimolo.protocol.params import validate_params
@@ -164,9 +165,12 @@ def _written_names(raw: object) -> dict[str, str]:
 
 def validate_config(raw: Mapping[str, Any], resolve: TemplateResolver) -> AgentConfig:
     """Convert a parsed TOML document into a checked ``AgentConfig`` (params canonicalised)."""
-    unknown = sorted(set(raw) - {"settings", "instances", "review"})
+    unknown = sorted(set(raw) - {"settings", "instances", "review", "sync"})
     if unknown:
-        raise ConfigError("unknown key (known: settings, instances, review)", field=unknown[0])
+        raise ConfigError(
+            "unknown key (known: settings, instances, review, sync)", field=unknown[0]
+        )
+    sync = _convert(raw["sync"], SyncSettings, "sync") if "sync" in raw else None
     settings = _convert(raw.get("settings", {}), Settings, "settings")
     review = _convert(raw.get("review", {}), ReviewSettings, "review")
     raw_instances = raw.get("instances", {})
@@ -186,7 +190,9 @@ def validate_config(raw: Mapping[str, Any], resolve: TemplateResolver) -> AgentC
         )
         for instance_id, inst in config.instances.items()
     }
-    return AgentConfig(settings=config.settings, instances=instances, review=config.review)
+    return AgentConfig(
+        settings=config.settings, instances=instances, review=config.review, sync=sync
+    )
 
 
 def parse_config_text(text: str, resolve: TemplateResolver) -> AgentConfig:
