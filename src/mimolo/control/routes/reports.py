@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from starlette.routing import Route
 from mimolo.control.context import control_state, render
 from mimolo.control.evidence_source import ALL, parse_filters
 from mimolo.control.forms import read_form
+from mimolo.control.report_issue import issue_invoice, report_choices
 from mimolo.control.report_packs import pack_eligible, run_pack_job
 from mimolo.control.report_runner import REPORT_KINDS, ReportRequest, list_reports, run_report_job
 from mimolo.control.responses import json_error, json_ok, refusal_response
@@ -24,6 +25,7 @@ from mimolo.slugs import is_slug
 log = logging.getLogger(__name__)
 
 CURRENCY_MAX = 8
+PROJECT_MAX = 64
 
 
 def parse_report_form(form: dict[str, str]) -> ReportRequest:
@@ -58,13 +60,16 @@ def parse_report_form(form: dict[str, str]) -> ReportRequest:
         raise ConfigError("must be a currency code such as EUR", field="currency")
     if REPORT_KINDS[kind].needs_client and not client:
         raise ConfigError("an invoice is for one client", field="client")
-    if REPORT_KINDS[kind].needs_client and rate <= 0:
-        raise ConfigError("an invoice needs an hourly rate above 0", field="rate")
+    project = " ".join(form.get("project", "").split())
+    if len(project) > PROJECT_MAX or not project.isprintable():
+        raise ConfigError(f"at most {PROJECT_MAX} printable characters", field="project")
+    if project and not client:
+        raise ConfigError("pick the client of this project", field="project")
     if len(currency) != 3:
         raise ConfigError("must be a three-letter currency code such as EUR", field="currency")
     return ReportRequest(
         kind=kind, start=start, end=end, client_id=client or None, rate=str(rate),
-        currency=currency,
+        currency=currency, project=project or None,
     )  # fmt: skip
 
 
@@ -73,17 +78,16 @@ async def reports_page(request: Request) -> Response:
     state = control_state(request)
     today = datetime.now(UTC).date()
     first = today.replace(day=1)
-    window_start = datetime.combine(today - timedelta(days=90), datetime.min.time(), UTC)
-    window_end = datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC)
-    recent = await asyncio.to_thread(state.evidence.load_timeline, window_start, window_end)
-    clients = sorted(c for c in recent.timeline.per_client if is_slug(c))
+    offered = await report_choices(state)
     choices = await asyncio.to_thread(state.evidence.choices) if state.team else None
     return render(
         request,
         "reports.html",
         "reports",
         kinds=REPORT_KINDS,
-        clients=clients,
+        clients=offered.clients,
+        projects=offered.projects,
+        zone=offered.zone,
         start=first.isoformat(),
         end=today.isoformat(),
         existing=list_reports(state.data_root),
@@ -108,6 +112,10 @@ async def start_report(request: Request) -> Response:
     state = control_state(request)
     form = await read_form(request)
     report = parse_report_form(form)
+    if form.get("issue") == "issue" and REPORT_KINDS[report.kind].needs_client and not state.team:
+        entry, issued = await issue_invoice(state, report)
+        number = entry["number"]
+        return json_ok(job_id=issued.job_id, number=number, message=f"Issued invoice {number}.")
     source, filters = state.evidence, parse_filters(form)
     job = state.jobs.submit(
         lambda progress: run_report_job(state.data_root, report, progress, source, filters)
