@@ -66,7 +66,7 @@ def test_drag_assign_to_a_client_then_revoke(day_page: Page, data_root: DataRoot
     page.locator("#sel-reason").fill("this was the globex workshop")
     page.locator("#sel-apply").click()
     expect(page.locator("#toast")).to_contain_text("Assigned")
-    globex = page.locator('tr[data-segment][data-client="globex"]')
+    globex = page.locator('tr[data-segment][data-seg-client="globex"]')
     expect(globex).to_have_count(1, timeout=TIMEOUT_MS)
     expect(globex).to_contain_text("globex / redesign")
     expect(globex.locator("a.badge-adjusted")).to_have_text("Assigned")
@@ -80,7 +80,7 @@ def test_drag_assign_to_a_client_then_revoke(day_page: Page, data_root: DataRoot
     entry.get_by_placeholder("reason to revoke").fill("wrong client after all")
     entry.get_by_role("button", name="Revoke").click()
     expect(page.locator("#toast")).to_contain_text("revoked")
-    expect(page.locator('tr[data-segment][data-client="globex"]')).to_have_count(0)
+    expect(page.locator('tr[data-segment][data-seg-client="globex"]')).to_have_count(0)
     expect(page.locator("#review-chart rect.seg-adjusted")).to_have_count(0)
     revoked = page.locator('li.adjustment[data-kind="assign_range"]').first
     expect(revoked).to_have_class("adjustment is-revoked")

@@ -79,7 +79,7 @@ def test_live_counts_follow_the_rule_as_it_is_typed(
     assert saved[0]["assign"]["client_id"] == "globex"
 
     page.goto(f"{control.base}/timeline?date={DAY.isoformat()}")
-    globex = page.locator('tr[data-segment][data-client="globex"]')
+    globex = page.locator('tr[data-segment][data-seg-client="globex"]')
     expect(globex).to_have_count(2)
     expect(globex.first.locator(".badge-rule")).to_have_text("rule rule-1")
 
