@@ -129,7 +129,7 @@ def test_an_invoice_pdf_downloads_and_parses(page: Page, control: LiveControl) -
     page.get_by_label("From").fill("2026-03-02")
     page.get_by_label("To (inclusive)").fill("2026-03-06")
     page.get_by_label("Report type").select_option("invoice-pdf")
-    page.get_by_label("Client").fill("acme")
+    page.get_by_label("Client").select_option("acme")
     page.get_by_label("Hourly rate").fill("90")
     page.get_by_role("button", name="Generate").click()
     link = page.locator("#report-download")
