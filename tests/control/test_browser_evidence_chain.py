@@ -52,7 +52,7 @@ def test_the_reports_view_offers_and_downloads_a_pack_for_an_invoice(
     page.get_by_label("From").fill(first.isoformat())
     page.get_by_label("To (inclusive)").fill(last.isoformat())
     page.get_by_label("Report type").select_option("invoice-pdf")
-    page.get_by_label("Client").fill("acme")
+    page.get_by_label("Client").select_option("acme")
     page.get_by_label("Hourly rate").fill("92.50")
     page.get_by_role("button", name="Generate").click()
     link = page.locator("#report-download")
