@@ -30,6 +30,7 @@ import msgspec
 from mimolo.dataroot import FILE_MODE, DataRoot, ensure_private_dir
 from mimolo.errors import ConfigError, ReportError
 from mimolo.process_group import stop_asyncio_process
+from mimolo.reports.documents import zone_of
 from mimolo.reports.model import ReportReview, as_report_segment
 from mimolo.reports.params import FORMATS
 from mimolo.reports.protocol import (
@@ -195,11 +196,15 @@ def verify_output(result: ResultLine, expected: Path) -> None:
 
 
 def default_output_path(data_root: DataRoot, kind: str, params: dict[str, Any]) -> Path:
-    """``<reports_dir>/<kind>-<client|all>-<from>-<to>.<format>``."""
+    """``<reports_dir>/<kind>-<client|all>-<from>-<to>.<format>`` (local days of the
+    report's zone)."""
     client = slugify(str(params.get("client_id") or "all"), "all")
+    zone = zone_of(str(params.get("timezone") or "UTC"))
     try:
-        first = datetime.fromisoformat(str(params["from"]))
-        last = datetime.fromisoformat(str(params["to"])) - timedelta(microseconds=1)
+        first = datetime.fromisoformat(str(params["from"])).astimezone(zone)
+        last = (datetime.fromisoformat(str(params["to"])) - timedelta(microseconds=1)).astimezone(
+            zone
+        )
     except ValueError:
         raise ConfigError("'from' and 'to' must be ISO-8601 times", field="params") from None
     start, end = f"{first:%Y%m%d}", f"{max(first, last):%Y%m%d}"
