@@ -77,10 +77,6 @@ class BatchResult(NamedTuple):
     acked_seq: int
 
 
-class _Stale(Exception):
-    """Another shipper of this host moved ``sync_state`` on since this batch was read."""
-
-
 @dataclass
 class PassResult:
     """What one pass shipped."""
@@ -227,21 +223,23 @@ class Shipper:
             self._ensure_months(conn, checked.rows)
             with conn.transaction():
                 stored = self._store(conn, checked, acked, start)
-        except _Stale:
-            self._reader.forget()
-            return BatchResult(0, 0, 0, -1)
         except (psycopg.Error, OSError) as exc:
             raise self._fail(exc) from exc
+        if stored is None:  # another shipper of this host moved on since this was read
+            self._reader.forget()
+            return BatchResult(0, 0, 0, -1)
         tip_seq = max(acked.seq, checked.tip.seq)
         return BatchResult(len(lines), stored, len(checked.breaks), tip_seq)
 
-    def _store(self, conn: Conn, checked: Checked, acked: Acknowledged, start: int) -> int:
+    def _store(self, conn: Conn, checked: Checked, acked: Acknowledged, start: int) -> int | None:
+        """Store a checked batch under the host's ``sync_state`` row lock; None (nothing
+        stored) when the acknowledged seq is no longer the one the batch was read after."""
         locked = conn.execute(
             "SELECT last_seq FROM mimolo.sync_state WHERE host_id = %s FOR UPDATE",
             (self.host_id,),
         ).fetchone()
         if locked is None or locked[0] != acked.seq:
-            raise _Stale
+            return None
         breaks = list(checked.breaks)
         with conn.cursor() as cur:
             with cur.copy(_COPY) as copy:
