@@ -182,14 +182,14 @@ def _generate(
 def _issue(opts: dict[str, Any], extra: dict[str, Any]) -> _Generated:
     """Check the draft, have Operations issue it (the number, the lock, an audit record),
     then print the entry's locked figures."""
+    if opts["client_id"] is None:
+        raise click.BadParameter("an issued invoice is for one client", param_hint="--client")
     root = DataRoot.resolve(opts["data_dir"])
     try:
         ask = _ask("invoice", root, opts, extra)
         draft = prepare_report(root, ask)  # the same checks as a draft, before anything is sent
     except MimoloError as exc:
         raise click.ClickException(f"{exc} [{exc.code}]") from exc
-    if ask.client_id is None:
-        raise click.BadParameter("an issued invoice is for one client", param_hint="--client")
     answer = call(
         opts["data_dir"],
         "issue_invoice",
@@ -265,7 +265,12 @@ def timecard(**opts: Any) -> None:
 @click.option("--rate", help="Hourly rate, e.g. 85 or 92.50 [default: from review settings].")
 @click.option("--currency", help="Three-letter code [default: the client's, else review.currency].")
 @click.option("--issue", is_flag=True, help="Issue it through Operations: a number, a lock.")
-@click.option("--number", "issued_number", metavar="NUMBER", help="Reproduce this issued invoice.")
+@click.option(
+    "--number",
+    "issued_number",
+    metavar="NUMBER",
+    help="Reprint this issued invoice (its range and client come from the entry).",
+)
 @click.option("--invoice-number", help="A draft's reference (default: last day and client).")
 @click.option("--bill-to", help="The buyer block [default: review.clients.<client>.bill_to].")
 @click.option("--issuer", help="The seller block [default: review.seller].")
