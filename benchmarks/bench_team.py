@@ -13,6 +13,7 @@ loops; each sample is the time from a record's commit to the store acknowledging
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import statistics
 import threading
@@ -161,8 +162,9 @@ def _lag(admin: str, base: Path, rate: int, seconds: float) -> list[float]:
 
 
 def run(ctx: BenchContext) -> list[Figure]:
-    from tests.team.pg import private_cluster  # the tests' private cluster recipe
-
+    # the tests' private cluster recipe (tests/team/pg.py), loaded by name: the tests are
+    # no package of their own
+    private_cluster = importlib.import_module("tests.team.pg").private_cluster
     per_host = ctx.scale(full=100_000, quick=20_000)
     with private_cluster() as cluster:
         admin = cluster.conninfo()
