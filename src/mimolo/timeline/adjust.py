@@ -19,6 +19,7 @@ its range, nor moves time into it: the lock (DESIGN §6), applied piece by piece
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -85,7 +86,8 @@ class _Apply:
 
     def __init__(self, pieces: PieceList, gaps: Sequence[Span], locks: Sequence[Lock]) -> None:
         self.tl = pieces
-        self.gaps = gaps
+        self.gaps = gaps  # sorted, disjoint
+        self.gap_starts = [g[0] for g in gaps]
         self.locks = locks
 
     def _frozen(self, adj: Adjustment, client: str | None, project: str | None) -> list[Span]:
@@ -207,7 +209,8 @@ class _Apply:
             out.extend(pieces)
         if keep:
             covered = [(p.start, p.end) for p in out if p.counted]
-            for gx, gy in self.gaps:
+            k = max(0, bisect_left(self.gap_starts, a) - 1)
+            for gx, gy in self.gaps[k : bisect_left(self.gap_starts, b)]:
                 x, y = max(gx, a), min(gy, b)
                 if x >= y:
                     continue
@@ -307,15 +310,54 @@ def dedupe(pieces: Sequence[Piece]) -> list[Piece]:
         if not overlaps:
             out.extend(group)
             continue
-        taken: list[Span] = []
-        for p in sorted(group, key=lambda p: (not p.counted, _PRIORITY[p.source], p.start)):
+        out.extend(_resolve(group))
+    out.sort(key=lambda p: (p.start, p.end))
+    return out
+
+
+def _rank(p: Piece) -> tuple[bool, int]:
+    return (not p.counted, _PRIORITY[p.source])
+
+
+def _free_of(span: Span, taken: list[Span], starts: list[float]) -> list[Span]:
+    """``span`` minus the sorted, disjoint ``taken`` (found by bisect)."""
+    a, b = span
+    k = max(0, bisect_right(starts, a) - 1)
+    out: list[Span] = []
+    cursor = a
+    while k < len(taken) and taken[k][0] < b:
+        x, y = taken[k]
+        if y > cursor:
+            if x > cursor:
+                out.append((cursor, x))
+            cursor = max(cursor, y)
+        k += 1
+    if cursor < b:
+        out.append((cursor, b))
+    return out
+
+
+def _resolve(group: list[Piece]) -> list[Piece]:
+    """One category's overlapping pieces made disjoint, rank by rank (evidence, kept idle,
+    manual, then removed time), earlier first within a rank: O(n log n)."""
+    out: list[Piece] = []
+    taken: list[Span] = []
+    for rank in sorted({_rank(p) for p in group}):
+        starts = [x for x, _ in taken]
+        level: list[Span] = []
+        reach = float("-inf")
+        for p in sorted((p for p in group if _rank(p) == rank), key=lambda p: p.start):
             if p.end == p.start:
                 out.append(p)
                 continue
-            free, _ = subtract((p.start, p.end), taken)
-            out.extend(p.cut(x, y) if (x, y) != (p.start, p.end) else p for x, y in free)
-            taken = union([*taken, (p.start, p.end)])
-    out.sort(key=lambda p: (p.start, p.end))
+            x = max(p.start, reach)
+            if x >= p.end:
+                continue
+            reach = max(reach, p.end)
+            for fx, fy in _free_of((x, p.end), taken, starts):
+                out.append(p if (fx, fy) == (p.start, p.end) else p.cut(fx, fy))
+                level.append((fx, fy))
+        taken = union([*taken, *level])
     return out
 
 
