@@ -109,6 +109,7 @@ def test_exclude_a_dragged_span(day_page: Page, data_root: DataRoot) -> None:
     expect(page.locator("#toast")).to_contain_text("Excluded")
     expect(page.locator("#review-total")).not_to_have_text(total, timeout=TIMEOUT_MS)
     expect(page.locator('li.adjustment[data-kind="exclude_range"]')).to_contain_text("private call")
+    expect(page.locator("#review-chart rect.seg-excluded")).to_have_count(1)
     assert "exclude_range" in kinds(data_root)
 
 

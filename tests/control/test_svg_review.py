@@ -110,3 +110,13 @@ def test_text_is_escaped_and_instance_lanes_group_by_instance() -> None:
     ElementTree.fromstring(svg)  # well-formed
     empty = render_review_svg([], [], [], at(0), at(0) + timedelta(days=1), UTC)
     assert "No work segments in this range. Drag here" in empty
+
+
+def test_excluded_time_is_drawn_hollow_in_its_lane() -> None:
+    gone = seg(at(8), at(9), instances=["desk"], client_id="initech", adjustment_ids=["x1"])
+    svg = render_review_svg([], [], [], at(0), at(0) + timedelta(days=1), UTC, excluded=[gone])
+    root = ElementTree.fromstring(svg)
+    [rect] = [r for r in root.iter(f"{NS}rect") if r.get("class") == "seg-excluded"]
+    assert rect.get("data-adjustments") == "x1"
+    assert root.find(f".//{NS}g[@data-lane='initech']") is not None
+    assert "excluded" in svg

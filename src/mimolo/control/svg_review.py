@@ -156,6 +156,22 @@ def _segment_rect(
     )
 
 
+def _excluded_rect(
+    segment: ReviewedSegmentLike, lane: str, y: float, axis: _Axis, tz: tzinfo
+) -> str:
+    x1, x2 = axis.x(segment.start), axis.x(segment.end)
+    tip = (
+        f"{lane}: {_clock(segment.start, tz)} to {segment.end.astimezone(tz):%H:%M} excluded "
+        f"({_duration(segment.duration_s)}, not counted)"
+    )
+    return (
+        f'<rect class="seg-excluded" x="{x1:.1f}" y="{y + (LANE_H - BAR_H) / 2:.1f}" '
+        f'width="{max(x2 - x1, 2.0):.1f}" height="{BAR_H}" rx="3" '
+        f"data-adjustments={quoteattr(' '.join(segment.adjustment_ids))}>"
+        f"<title>{escape(tip)}</title></rect>"
+    )
+
+
 def _idle_rect(gap: IdleGapLike, y: float, axis: _Axis, decisions: Mapping[str, str]) -> str:
     decision = decisions.get(gap.decided_by or "", "undecided")
     x1, x2 = axis.x(gap.start), axis.x(gap.end)
@@ -194,13 +210,15 @@ def render_review_svg(
     *,
     group: GroupBy = "client",
     decisions: Mapping[str, str] | None = None,
+    excluded: Sequence[ReviewedSegmentLike] = (),
     width: int = 1000,
 ) -> str:
     """The chart of ``[start, end)``: a lane per client (or instance), then the idle gaps;
-    locked periods shaded over every lane; a hidden selection ``review.js`` draws into."""
+    excluded time drawn hollow in its lane; locked periods shaded over every lane; a
+    hidden selection ``review.js`` draws into."""
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     axis = _Axis(start, end, width)
-    names = lane_names(segments, group)
+    names = lane_names([*segments, *excluded], group)
     rows = len(names) + (1 if idle_gaps else 0)
     height = AXIS_H + max(rows, 1) * (LANE_H + LANE_GAP) + LOCK_LABEL_H
     title = f"Reviewed work by {group}, {_clock(start, tz)} to {_clock(end, tz)} ({tz})"
@@ -231,6 +249,9 @@ def render_review_svg(
             f'<text class="lane-label" x="4" y="{y + LANE_H / 2 + 4:.1f}">'
             f"{escape(name[:22])}</text>"
         )
+        for segment in excluded:
+            if name in segment_lanes(segment, group) and axis.visible(segment.start, segment.end):
+                parts.append(_excluded_rect(segment, name, y, axis, tz))
         for index, segment in enumerate(segments):
             if name in segment_lanes(segment, group) and axis.visible(segment.start, segment.end):
                 parts.append(_segment_rect(index, segment, name, y, axis, tz))

@@ -89,6 +89,7 @@ async def review_panel(
         "svg": render_review_svg(
             timeline.segments, timeline.idle_gaps, timeline.locked, start, end, tz,
             group=group, decisions=decisions,
+            excluded=[s for s in timeline.removed if s.removed == "excluded"],
         ),
         "segments": segment_rows(timeline.segments, data.adjustments, timeline.locked, tz),
         "adjustments": adjustment_rows(data.adjustments, start, end, timeline.locked, tz),
