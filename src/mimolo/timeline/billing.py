@@ -8,28 +8,33 @@ seconds (exact in a float), and rounding is computed as a delta on top.
 
 Rounding goes up to ``rounding_minutes``: per entry (each counted segment), per local
 day, or once per invoice. Hours are billed to the hundredth (half up) and the amount is
-hours times rate to the cent. A period an issued invoice locks is never recomputed: its
-figures are the invoice entry's own, added as they are.
+hours times rate to the cent (the rule itself is ``mimolo.protocol.billing_rounding``,
+which evidence packs ship to their verifier). A period an issued invoice locks is never
+recomputed: its figures are the invoice entry's own, added as they are.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 import msgspec
 
 from mimolo.errors import ConfigError
+from mimolo.protocol.billing_rounding import (
+    CENT,
+    apply_rounding,
+    billed_amount,
+    billed_hours,
+    pre_rounding,
+    whole_terms,
+)
 from mimolo.protocol.review import BillingFigures, ReviewSettings, RoundingMode
 from mimolo.timeline.models import to_epoch
 from mimolo.timeline.reviewed import ReviewedSegment, ReviewedTimeline
 from mimolo.timeline.zones import resolve_zone
-
-CENT = Decimal("0.01")
-_HOUR = Decimal(3600)
 
 
 def parse_rate(value: str | Decimal, field: str = "rate") -> Decimal:
@@ -50,18 +55,6 @@ def _scope(seg: ReviewedSegment, client_id: str, project: str | None) -> bool:
 def _clip(seg: ReviewedSegment, lo: float, hi: float) -> tuple[float, float] | None:
     a, b = max(to_epoch(seg.start), lo), min(to_epoch(seg.end), hi)
     return (a, b) if b > a else None
-
-
-def _round_up(seconds: float, unit: int) -> int:
-    """Up to the next multiple of ``unit`` seconds (milliseconds of float noise ignored)."""
-    exact = round(seconds, 3)
-    if unit <= 0:
-        return round(exact)
-    return math.ceil(exact / unit) * unit
-
-
-def _hours(billable_s: float) -> Decimal:
-    return (Decimal(int(billable_s)) / _HOUR).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _fresh(
@@ -90,33 +83,14 @@ def _fresh(
             if span is not None:
                 sums[seg.source] += span[1] - span[0]
                 sums[seg.removed] += span[1] - span[0]
-    terms = {k: float(round(v)) for k, v in sums.items()}
-    pre = (terms["evidence"] - terms["idle"] + terms["idle_kept"] + terms["manual"]) - terms[
-        "excluded"
-    ]
+    terms = whole_terms(sums)
+    pre = pre_rounding(terms)
     zone = resolve_zone(timeline.timezone)
-    day_exact: dict[str, float] = {}
-    day_rounded: dict[str, float] = {}
-    for a, b in entries:
-        day = datetime.fromtimestamp(a, zone).date().isoformat()
-        day_exact[day] = day_exact.get(day, 0.0) + (b - a)
-        if rounding == "entry":
-            day_rounded[day] = day_rounded.get(day, 0.0) + _round_up(b - a, unit)
-    if rounding == "entry":
-        billable = float(sum(_round_up(b - a, unit) for a, b in entries))
-        per_day = day_rounded
-    elif rounding == "day":
-        per_day = {d: float(_round_up(s, unit)) for d, s in day_exact.items()}
-        billable = float(sum(per_day.values()))
-    elif rounding == "invoice":
-        billable = float(_round_up(pre, unit)) if pre > 0 else pre
-        per_day = {d: float(round(s)) for d, s in day_exact.items()}
-    else:
-        billable = pre
-        per_day = {d: float(round(s)) for d, s in day_exact.items()}
+    days = [(datetime.fromtimestamp(a, zone).date().isoformat(), b - a) for a, b in entries]
+    billable, per_day = apply_rounding(days, pre, rounding, unit)
     terms["pre"] = pre
     terms["billable"] = billable
-    return terms, dict(sorted(per_day.items()))
+    return terms, per_day
 
 
 def billing_figures(
@@ -154,8 +128,8 @@ def billing_figures(
     terms, per_day = _fresh(
         timeline, client_id, project, lo, hi, rounding, rounding_minutes * 60, held
     )
-    hours = _hours(terms["billable"])
-    amount = (hours * rate).quantize(CENT, rounding=ROUND_HALF_UP)
+    hours = billed_hours(terms["billable"])
+    amount = billed_amount(hours, rate)
     figures = BillingFigures(
         recorded_active_s=terms["evidence"],
         idle_removed_s=terms["idle"],
