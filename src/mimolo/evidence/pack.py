@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import shutil
 import tempfile
 import zipfile
@@ -30,14 +29,21 @@ import msgspec
 
 import mimolo
 from mimolo import __version__
-from mimolo.artifact_files import open_artifact
 from mimolo.dataroot import DataRoot, write_atomic
-from mimolo.errors import ArtifactError, EvidencePackError
+from mimolo.errors import EvidencePackError
 from mimolo.evidence import verify as chain_verify
 from mimolo.evidence import verify_pack
+from mimolo.evidence.pack_artifacts import artifact_entries
 from mimolo.evidence.pack_figures import day_seconds, invoice_figures
 from mimolo.evidence.pack_open import pdf_invoice_totals
-from mimolo.evidence.pack_records import DayLines, read_days, segment_records
+from mimolo.evidence.pack_records import DayLines, evidence_members, read_days, segment_records
+from mimolo.evidence.pack_review import (
+    ReviewedInvoice,
+    check_figures,
+    review_members,
+    review_part,
+    trace,
+)
 from mimolo.protocol import chain
 from mimolo.timeline.models import Segment, TimelinePolicy
 
@@ -45,8 +51,11 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 PACK_MODULES = (
     "mimolo/evidence/pack_open.py",
     "mimolo/evidence/pack_figures.py",
+    "mimolo/protocol/billing_rounding.py",
+    "mimolo/evidence/verify_review.py",
     "mimolo/evidence/verify_pack.py",
 )
+PLAIN_PACK_VERSION = 1
 """The pack verifier's own modules, shipped beside ``verify.STANDALONE_MODULES``."""
 README = """\
 MiMoLo evidence pack
@@ -88,6 +97,7 @@ class PackSource:
     client_id: str | None
     pdf: bytes
     with_artifacts: bool = False
+    review: ReviewedInvoice | None = None  # None: a plain invoice, without the review layer
 
 
 def invoice_totals(pdf: bytes) -> dict[str, Any]:
@@ -136,105 +146,6 @@ def _check_totals(src: PackSource, totals: dict[str, Any]) -> None:
         )
 
 
-def _evidence_members(
-    root: DataRoot, days: dict[date, DayLines], included: set[int]
-) -> tuple[dict[str, bytes], list[dict[str, Any]], int]:
-    """The pack's day files and checkpoint files; the included records; redacted count."""
-    members: dict[str, bytes] = {}
-    records: list[dict[str, Any]] = []
-    redacted = 0
-    on = sorted(d for d, lines in days.items() if any(ln.seq in included for ln in lines.lines))
-    if not on:
-        return members, records, 0
-    # checkpoints first: a checkpoint written after the day file was read would look truncated
-    checkpoints = chain_verify.checkpoint_files(root.evidence_dir)
-    wanted = [(d, p) for d, p in checkpoints if on[0] <= d <= on[-1]]
-    for day in sorted(d for d in days if on[0] <= d <= on[-1]):
-        out = io.BytesIO()
-        first = True
-        for line in days[day].lines:
-            if line.link is None:
-                if line.seq in included:
-                    raise EvidencePackError(
-                        f"record seq {line.seq} predates the hash chain and cannot be proven",
-                        code="pack_unchained",
-                    )
-                continue
-            if first and day == on[0]:
-                wanted += _checkpoint_before(checkpoints, on[0], line.link)
-            first = False
-            if line.seq in included:
-                out.write(line.raw + b"\n")
-                records.append(msgspec.json.decode(chain.body_of(line.raw)))
-            else:
-                out.write(chain.redacted_line(line.link))
-                redacted += 1
-        members[f"evidence/{day:%Y}/{day:%Y%m%d}.evidence.jsonl"] = out.getvalue()
-    for day, path in wanted:
-        members[f"evidence/{day:%Y}/{path.name}"] = path.read_bytes()
-    return members, records, redacted
-
-
-def _checkpoint_before(
-    checkpoints: list[tuple[date, Path]], first_day: date, link: chain.Link
-) -> list[tuple[date, Path]]:
-    """The checkpoint file (before ``first_day``) that signs the record the pack's first
-    line follows, so that line's ``prev`` is tied to a signature."""
-    if link.prev == chain.ZERO_HASH and link.seq == 1:
-        return []
-    for day, path in reversed([c for c in checkpoints if c[0] < first_day]):
-        try:
-            entries = chain_verify.read_checkpoints(path)
-        except (OSError, ValueError):
-            continue
-        if any(e.get("seq") == link.seq - 1 for e in entries):
-            return [(day, path)]
-    return []
-
-
-def _artifacts(
-    src: PackSource, records: list[dict[str, Any]]
-) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
-    """Hashes of the artifacts the included records reference (and the files if asked)."""
-    entries: list[dict[str, Any]] = []
-    files: dict[str, bytes] = {}
-    for rec in records:
-        data = rec.get("record", {}).get("data", {})
-        refs = data.get("artifacts") if isinstance(data, dict) else None
-        for ref in refs if isinstance(refs, list) else []:
-            if not isinstance(ref, dict):
-                continue
-            entry = {
-                "seq": rec.get("seq"),
-                "plugin_id": rec.get("plugin_id"),
-                "instance_id": rec.get("instance_id"),
-                **{k: ref.get(k) for k in ("artifact_id", "rel_path", "sha256", "bytes", "mime")},
-                "included": False,
-            }
-            if src.with_artifacts:
-                entry.update(_artifact_file(src.root, entry, files))
-            entries.append(entry)
-    return entries, files
-
-
-def _artifact_file(
-    root: DataRoot, entry: dict[str, Any], files: dict[str, bytes]
-) -> dict[str, Any]:
-    try:
-        fd = open_artifact(
-            root, str(entry["plugin_id"]), str(entry["instance_id"]), str(entry["rel_path"])
-        )
-    except ArtifactError as exc:
-        return {"included": False, "reason": exc.message}
-    with os.fdopen(fd, "rb") as fh:
-        data = fh.read()
-    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
-        return {"included": False, "reason": "the file no longer matches the recorded sha256"}
-    name = f"artifacts/{entry['plugin_id']}/{entry['instance_id']}/{entry['rel_path']}"
-    files[name] = data
-    return {"included": True, "member": name}
-
-
 def _verifier_files() -> dict[str, bytes]:
     """The verifier, copied verbatim from this source tree (side by side in ``verify/``)."""
     src = Path(mimolo.__file__).resolve().parent.parent
@@ -245,8 +156,47 @@ def _verifier_files() -> dict[str, bytes]:
 def build_pack(src: PackSource, *, created: datetime | None = None) -> bytes:
     """The pack's zip bytes; ``EvidencePackError`` when it cannot be built or would not verify."""
     totals = invoice_totals(src.pdf)
-    _check_totals(src, totals)
     days = read_days(src.root.evidence_file, src.window[0], src.window[1], src.policy)
+    if src.review is not None:
+        members, included, head = _review_content(src, totals, days)
+    else:
+        members, included, head = _plain_content(src, totals, days)
+    evidence, records, redacted = evidence_members(src.root, days, included)
+    artifacts, artifact_files = artifact_entries(src.root, src.with_artifacts, records)
+    public_raw = _public_raw(src.public_key_pem)
+    members.update(
+        {
+            **evidence,
+            "invoice.pdf": src.pdf,
+            "host_ed25519.pub": src.public_key_pem,
+            "artifacts.json": _json({"artifacts": artifacts}),
+            "README.txt": README.encode(),
+            **artifact_files,
+            **_verifier_files(),
+        }
+    )
+    manifest = {
+        **head,
+        "created": (created or datetime.now(UTC)).isoformat(),
+        "generator": f"MiMoLo {__version__}",
+        "host": next((str(r.get("host")) for r in records), None),
+        "key_id": chain.key_id(public_raw),
+        "records": {"full": len(records), "redacted": redacted},
+        "members": {n: hashlib.sha256(data).hexdigest() for n, data in sorted(members.items())},
+    }
+    members["manifest.json"] = _json(manifest)
+    _verify_staged(members)
+    return _zip(members)
+
+
+_INVOICE_KEYS = ("number", "client", "from", "to", "rate", "currency", "hours", "amount", "lines")
+
+
+def _plain_content(
+    src: PackSource, totals: dict[str, Any], days: dict[date, DayLines]
+) -> tuple[dict[str, bytes], set[int], dict[str, Any]]:
+    """A plain invoice (no review layer): segments per UTC day, as before the review."""
+    _check_totals(src, totals)
     per_segment = segment_records(src.segments, days, src.policy, src.window, src.client_id)
     included: set[int] = set()
     seg_docs = []
@@ -259,40 +209,76 @@ def build_pack(src: PackSource, *, created: datetime | None = None) -> bytes:
             )
         included.update(seqs, attached)
         seg_docs.append({**msgspec.to_builtins(seg), "seqs": seqs, "attached_seqs": attached})
-    members, records, redacted = _evidence_members(src.root, days, included)
-    artifacts, artifact_files = _artifacts(src, records)
-    public_raw = _public_raw(src.public_key_pem)
-    members.update(
-        {
-            "invoice.pdf": src.pdf,
-            "segments.json": _json({"segments": seg_docs}),
-            "host_ed25519.pub": src.public_key_pem,
-            "artifacts.json": _json({"artifacts": artifacts}),
-            "README.txt": README.encode(),
-            **artifact_files,
-            **_verifier_files(),
-        }
-    )
     instances = {i for seg in src.segments for i in seg.instances}
-    manifest = {
-        "pack_version": verify_pack.PACK_VERSION,
-        "created": (created or datetime.now(UTC)).isoformat(),
-        "generator": f"MiMoLo {__version__}",
-        "host": next((str(r.get("host")) for r in records), None),
-        "key_id": chain.key_id(public_raw),
-        "invoice": {k: totals.get(k) for k in ("number", "client", "from", "to", "rate",
-                                                "currency", "hours", "amount", "lines")},
+    head = {
+        "pack_version": PLAIN_PACK_VERSION,
+        "invoice": {k: totals.get(k) for k in _INVOICE_KEYS},
         "policy": _policy_doc(src.policy, instances),
-        "records": {"full": len(records), "redacted": redacted},
-        "adjustments": {
-            "applied": [],
-            "note": "none: this MiMoLo version has no review adjustments (issue 18)",
+        "adjustments": {"applied": [], "note": "none: a plain invoice, without the review layer"},
+    }
+    return {"segments.json": _json({"segments": seg_docs})}, included, head
+
+
+def _check_invoice(src: PackSource, review: ReviewedInvoice, totals: dict[str, Any]) -> None:
+    """The PDF must be the invoice of this period, client, project, zone (and number)."""
+    start, end = src.window
+    zone = review.entry.timezone if review.entry is not None else review.inputs.tz.key
+    want = {"from": start.isoformat(), "to": end.isoformat(), "client": review.client_id,
+            "project": review.project, "timezone": zone}  # fmt: skip
+    if review.entry is not None:
+        want.update(status="issued", number=review.entry.number)
+    wrong = {k: totals.get(k) for k, v in want.items() if totals.get(k) != v}
+    if wrong:
+        raise EvidencePackError(
+            f"the invoice PDF is not this invoice: it says {wrong}, the pack is for "
+            f"{ {k: want[k] for k in wrong} }",
+            code="pack_totals_mismatch",
+        )
+
+
+def _review_content(
+    src: PackSource, totals: dict[str, Any], days: dict[date, DayLines]
+) -> tuple[dict[str, bytes], set[int], dict[str, Any]]:
+    """An invoice over the reviewed timeline: reviewed and derived segments, adjustments,
+    invoice entries, rules and figures."""
+    review = src.review
+    assert review is not None
+    _check_invoice(src, review, totals)
+    part = review_part(src.root, src.policy, src.window, review)
+    derivation = totals.get("derivation")
+    check_figures(part, review, derivation if isinstance(derivation, dict) else {})
+    entry = review.entry
+    trace(part, days, entry.id if entry is not None else None)
+    for doc in part.derived_docs:
+        if len(doc["seqs"]) + len(doc["attached_seqs"]) != doc["summary_count"]:
+            raise EvidencePackError(
+                f"the evidence at {doc['start']} counts {doc['summary_count']} records, the "
+                f"ledger gives {len(doc['seqs']) + len(doc['attached_seqs'])}: regenerate",
+                code="pack_totals_mismatch",
+            )
+    members, adjustments = review_members(src.root, part, review)
+    members["segments.json"] = _json(
+        {"segments": part.segment_docs, "removed": part.removed_docs,
+         "derived": part.derived_docs}
+    )  # fmt: skip
+    instances = {i for doc in part.derived_docs for i in doc["instances"]}
+    figures = msgspec.to_builtins(entry.figures if entry is not None else part.figures)
+    invoice = {k: totals.get(k) for k in (*_INVOICE_KEYS, "project", "timezone", "status")}
+    invoice.update(figures=figures, invoice_id=entry.id if entry is not None else None,
+                   inputs_hash=entry.inputs_hash if entry is not None else "")  # fmt: skip
+    head = {
+        "pack_version": verify_pack.PACK_VERSION,
+        "invoice": invoice,
+        "policy": _policy_doc(src.policy, instances),
+        "adjustments": adjustments,
+        "review": {
+            "timezone": part.inputs.tz.key,
+            "inputs_hash_now": part.inputs_hash,
+            "inputs_hash_matches": None if entry is None else part.inputs_hash == entry.inputs_hash,
+            "locked": [lk.invoice_id for lk in part.timeline.locked],
         },
-        "members": {n: hashlib.sha256(data).hexdigest() for n, data in sorted(members.items())},
-    }  # fmt: skip
-    members["manifest.json"] = _json(manifest)
-    _verify_staged(members)
-    return _zip(members)
+    }
+    return members, part.included, head
 
 
 def _public_raw(pem: bytes) -> bytes:

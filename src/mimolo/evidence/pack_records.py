@@ -10,13 +10,18 @@ activity records that make it (``seqs``) and the other records counted in it
 from __future__ import annotations
 
 import bisect
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
+from mimolo.dataroot import DataRoot
+from mimolo.errors import EvidencePackError
+from mimolo.evidence import verify as chain_verify
 from mimolo.protocol import chain
 from mimolo.protocol.evidence import EvidenceView, view_decoder
 from mimolo.timeline.models import Segment, TimelinePolicy, to_epoch
@@ -155,4 +160,67 @@ def segment_records(
     return out
 
 
-__all__ = ["DayLines", "LedgerLine", "parse_line", "read_days", "segment_records"]
+def evidence_members(
+    root: DataRoot, days: dict[date, DayLines], included: set[int]
+) -> tuple[dict[str, bytes], list[dict[str, Any]], int]:
+    """The pack's day files and checkpoint files; the included records; redacted count."""
+    members: dict[str, bytes] = {}
+    records: list[dict[str, Any]] = []
+    redacted = 0
+    on = sorted(d for d, lines in days.items() if any(ln.seq in included for ln in lines.lines))
+    if not on:
+        return members, records, 0
+    # checkpoints first: a checkpoint written after the day file was read would look truncated
+    checkpoints = chain_verify.checkpoint_files(root.evidence_dir)
+    wanted = [(d, p) for d, p in checkpoints if on[0] <= d <= on[-1]]
+    for day in sorted(d for d in days if on[0] <= d <= on[-1]):
+        out = io.BytesIO()
+        first = True
+        for line in days[day].lines:
+            if line.link is None:
+                if line.seq in included:
+                    raise EvidencePackError(
+                        f"record seq {line.seq} predates the hash chain and cannot be proven",
+                        code="pack_unchained",
+                    )
+                continue
+            if first and day == on[0]:
+                wanted += _checkpoint_before(checkpoints, on[0], line.link)
+            first = False
+            if line.seq in included:
+                out.write(line.raw + b"\n")
+                records.append(msgspec.json.decode(chain.body_of(line.raw)))
+            else:
+                out.write(chain.redacted_line(line.link))
+                redacted += 1
+        members[f"evidence/{day:%Y}/{day:%Y%m%d}.evidence.jsonl"] = out.getvalue()
+    for day, path in wanted:
+        members[f"evidence/{day:%Y}/{path.name}"] = path.read_bytes()
+    return members, records, redacted
+
+
+def _checkpoint_before(
+    checkpoints: list[tuple[date, Path]], first_day: date, link: chain.Link
+) -> list[tuple[date, Path]]:
+    """The checkpoint file (before ``first_day``) that signs the record the pack's first
+    line follows, so that line's ``prev`` is tied to a signature."""
+    if link.prev == chain.ZERO_HASH and link.seq == 1:
+        return []
+    for day, path in reversed([c for c in checkpoints if c[0] < first_day]):
+        try:
+            entries = chain_verify.read_checkpoints(path)
+        except (OSError, ValueError):
+            continue
+        if any(e.get("seq") == link.seq - 1 for e in entries):
+            return [(day, path)]
+    return []
+
+
+__all__ = [
+    "DayLines",
+    "LedgerLine",
+    "evidence_members",
+    "parse_line",
+    "read_days",
+    "segment_records",
+]

@@ -1,17 +1,21 @@
 """Verify a MiMoLo evidence pack on any machine: the standard library and ``cryptography``.
 
 Run as ``python3 verify_pack.py PACK.zip`` (or on an extracted pack directory). Evidence
-packs ship this file verbatim in ``verify/`` beside ``pack_open.py``, ``pack_figures.py``
-and the chain verifier's modules (``verify.py``, ``chain.py``, ...); it checks,
-independently of MiMoLo:
+packs ship this file verbatim in ``verify/`` beside ``pack_open.py``, ``pack_figures.py``,
+``verify_review.py``, ``billing_rounding.py`` and the chain verifier's modules
+(``verify.py``, ``chain.py``, ...); it checks, independently of MiMoLo:
 
 1. every member's SHA-256 against ``manifest.json`` (and that nothing is added or missing);
 2. the hash chain and the signed checkpoints of the pack's ledger days (``verify.py``);
 3. that every record a segment comes from is in the pack as a full, verifying line;
-4. the totals: each segment re-derived from its records' windows (the activity rule: active
-   summaries with keep-alive, joined when they start within the cooldown, clipped to the
-   invoice period), hours per UTC day rounded to 0.01 h, amounts to 0.01, compared with
-   the manifest and with the figures embedded in the invoice PDF itself.
+4. the totals. A plain invoice (``pack_version`` 1): each segment re-derived from its
+   records' windows (the activity rule: active summaries with keep-alive, joined when they
+   start within the cooldown, clipped to the invoice period), hours per UTC day rounded to
+   0.01 h, amounts to 0.01. An invoice over the reviewed timeline (``pack_version`` 2):
+   ``verify_review.py`` (derived evidence, the pieces cut from it, the adjustments behind
+   manual, kept and removed time, the billing figures in the invoice's zone with its
+   rounding). Either way compared with the manifest and with the figures embedded in the
+   invoice PDF itself.
 
 It prints ``OK`` or exactly what differs and exits 0 or 1; a pack it refuses to open
 (unsafe member names, oversized members, zip bombs) is ``REFUSED`` with exit 1.
@@ -39,6 +43,7 @@ try:
         parse_time,
     )
     from mimolo.evidence.pack_open import extract, member_files, pdf_invoice_totals
+    from mimolo.evidence.verify_review import check_review
     from mimolo.protocol import chain
 except ImportError:  # standalone, beside the other verifier modules in an evidence pack
     sys.dont_write_bytecode = True  # leave an extracted pack as it was
@@ -53,8 +58,11 @@ except ImportError:  # standalone, beside the other verifier modules in an evide
         parse_time,
     )
     from pack_open import extract, member_files, pdf_invoice_totals  # type: ignore[no-redef,import-not-found]
+    from verify_review import check_review  # type: ignore[no-redef,import-not-found]
 
-PACK_VERSION = 1
+PACK_VERSION = 2
+"""Packs of invoices over the reviewed timeline; plain invoices' packs stay version 1."""
+READABLE_VERSIONS = (1, 2)
 
 
 # ---- the checks -----------------------------------------------------------------------
@@ -211,8 +219,10 @@ def check_dir(root: Path) -> Outcome:
     files = member_files(root)
     try:
         manifest = json.loads(files["manifest.json"].read_bytes())
-        if manifest.get("pack_version") != PACK_VERSION:
-            raise ValueError(f"pack_version {manifest.get('pack_version')!r}, not {PACK_VERSION}")
+        if manifest.get("pack_version") not in READABLE_VERSIONS:
+            raise ValueError(
+                f"pack_version {manifest.get('pack_version')!r}, not one of {READABLE_VERSIONS}"
+            )
     except (KeyError, ValueError, AttributeError) as exc:
         out.add(f"manifest.json: unusable ({exc!r})")
         return out
@@ -232,6 +242,11 @@ def check_dir(root: Path) -> Outcome:
         where = f"evidence/{p.file}:{p.line}" if p.line else f"evidence/{p.file}"
         out.add(f"chain: {p.kind} at {where}: {p.message}")
     records = full_records(evidence_dir)
+    if manifest.get("pack_version") == 2:
+        figures = _check_reviewed(root, files, manifest, records, out)
+        check_artifacts(files, records, out)
+        out.summary = _summary(manifest, figures or {}, report)
+        return out
     figures = check_segments(root, manifest, records, out)
     check_artifacts(files, records, out)
     if figures is not None:
@@ -250,6 +265,37 @@ def check_dir(root: Path) -> Outcome:
         f"{len(report.days)} day(s), {report.checkpoints} signed checkpoints, key {report.key_id}"
     )
     return out
+
+
+def _check_reviewed(
+    root: Path,
+    files: dict[str, Path],
+    manifest: dict[str, Any],
+    records: dict[int, dict[str, Any]],
+    out: Outcome,
+) -> dict[str, Any] | None:
+    """A pack of an invoice over the reviewed timeline (``verify_review.py``)."""
+    totals: dict[str, Any] | None = None
+    try:
+        totals = pdf_invoice_totals(files["invoice.pdf"].read_bytes())
+    except (KeyError, ValueError) as exc:
+        out.add(f"invoice.pdf: no readable totals ({exc})")
+    figures = check_review(root, manifest, records, totals, out)
+    if figures is not None:
+        out.figures = figures
+    return figures
+
+
+def _summary(manifest: dict[str, Any], got: dict[str, Any], report: Any) -> str:
+    inv = manifest.get("invoice", {})
+    adjustments = manifest.get("adjustments", {}).get("applied", [])
+    return (
+        f"invoice {inv.get('number')} ({inv.get('status')}) for {inv.get('client')}: "
+        f"{got.get('hours')} h, {inv.get('currency')} {got.get('amount')} in "
+        f"{inv.get('timezone')} (rounding {got.get('rounding')}, {len(adjustments)} "
+        f"adjustment(s)); {report.records} chained records over {len(report.days)} day(s), "
+        f"{report.checkpoints} signed checkpoints, key {report.key_id}"
+    )
 
 
 def verify_pack(path: Path, limits: dict[str, int] | None = None) -> Outcome:
