@@ -6,6 +6,10 @@ host, then each line of the batch in turn: its hash must recompute (``edited``),
 ``prev`` must be the previous hash (``unlinked``), seqs must follow on (``gap``,
 ``out_of_order``), and once chained a ledger stays chained (``unchained``). A flagged
 record is still a row: the store keeps everything and says what is wrong with it.
+
+Each row also carries what the timeline derivation reads (``TimelineSummary``: span, mode,
+keep_alive, client_id), decoded by the local reader's own ``parse_lines``, so the team view
+reads plain columns; a line that is not a usable summary leaves them NULL.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import Any, NamedTuple
 import msgspec
 
 from mimolo.protocol.chain import ZERO_HASH, parse_link, parse_seq
+from mimolo.timeline.models import TimelineSummary
+from mimolo.timeline.reader import parse_lines
 
 BREAK_KINDS = ("edited", "unlinked", "gap", "out_of_order", "unchained", "unreadable", "rewritten")
 _JSONB_SUSPECT = re.compile(rb"\\u(?:0000|[dD][89abAB])")  # \u0000 or a surrogate escape
@@ -50,6 +56,11 @@ class Row(NamedTuple):
     line: str
     prev: str | None
     hash: str | None
+    span_start: float | None = None
+    span_end: float | None = None
+    mode: str | None = None
+    keep_alive: bool | None = None
+    client_id: str | None = None
 
 
 ROW_COLUMNS = Row._fields
@@ -119,9 +130,28 @@ def jsonb_text(raw: bytes) -> str | None:
     return raw.decode("utf-8")
 
 
+def summaries_of(lines: list[bytes]) -> list[TimelineSummary | None]:
+    """Each line's summary as the local reader decodes it, or None where it yields none."""
+    got, warnings = parse_lines(b"\n".join(lines) + b"\n", "batch")
+    bad = {w.line for w in warnings}
+    if len(got) + len(bad) != len(lines):  # not one outcome per line: decode each alone
+        return [next(iter(parse_lines(line + b"\n", "line")[0]), None) for line in lines]
+    found = iter(got)
+    return [None if n in bad else next(found) for n in range(1, len(lines) + 1)]
+
+
+def _row(head: tuple[Any, ...], summary: TimelineSummary | None) -> Row:
+    if summary is None:
+        return Row._make((*head, None, None, None, None, None))
+    return Row._make(
+        (*head, summary.start, summary.end, summary.mode, summary.keep_alive, summary.client_id)
+    )
+
+
 def check_batch(host_id: str, lines: list[bytes], tip: Tip) -> Checked:
     """Rows and breaks for ``lines`` (each without its newline) following ``tip``."""
-    rows: list[Row] = []
+    heads: list[tuple[Any, ...]] = []  # a row's columns up to hash
+    good: list[bytes] = []
     breaks: list[Break] = []
     seq, expected = tip
     last_at: datetime | None = None
@@ -160,15 +190,17 @@ def check_batch(host_id: str, lines: list[bytes], tip: Tip) -> Checked:
                           expected, link.prev)
                 )  # fmt: skip
             expected = link.hash
-        rows.append(
-            Row(
+        heads.append(
+            (
                 host_id, wire.seq, wire.id, wire.received_at, wire.plugin_id,
                 wire.instance_id, wire.instance_label, jsonb_text(bytes(wire.record)),
                 text, prev, hashed,
             )
         )  # fmt: skip
+        good.append(line)
         seq = max(seq, wire.seq)
         last_at = wire.received_at
+    rows = [_row(h, s) for h, s in zip(heads, summaries_of(good), strict=True)]
     return Checked(rows, breaks, Tip(seq, expected), last_at)
 
 
@@ -194,4 +226,5 @@ __all__ = [
     "jsonb_text",
     "months_of",
     "start_tip",
+    "summaries_of",
 ]

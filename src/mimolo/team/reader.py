@@ -1,17 +1,15 @@
 """Reading the team store for the team view (``mimolo control --team``): read-only.
 
-One query per range: PostgreSQL filters (month partitions pruned on ``received_at``, host,
-person, client) and builds, per record, a compact ledger line holding only what
-``EvidenceView`` reads; the lines of each host arrive as one text, which the local
-reader's own ``parse_lines`` decodes. So a team range goes through the same decoder and
-the same derivation as this machine's files. The session is read-only on top of the
-reader role's privileges.
+Per range, the store's per host-day counts say which host-days the cache lacks; those
+arrive as the plain columns the shipper wrote (``columns``: no JSON on the way), and a
+record without them as its line, decoded by the local reader's own ``parse_lines``. So a
+team range yields the same summaries, and the same derivation, as each machine's files.
+The session is read-only on top of the reader role's privileges.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -20,10 +18,11 @@ from typing import Any
 import msgspec
 import psycopg
 
+from mimolo.team.columns import SELECT_COLUMNS, host_days
 from mimolo.team.connect import Conn, as_team_error, connect
 from mimolo.team.day_cache import Fingerprint, HostDay, HostDayCache, Key
 from mimolo.timeline.models import TimelineSummary, to_epoch
-from mimolo.timeline.reader import ReadWarning, parse_lines
+from mimolo.timeline.reader import ReadWarning
 
 log = logging.getLogger(__name__)
 
@@ -77,45 +76,33 @@ class HostChainRow(msgspec.Struct, frozen=True, kw_only=True):
     breaks: list[str]
 
 
-# The compact line: the fields of EvidenceView (seq … record.data.client_id). A record
-# that jsonb could not hold (record IS NULL) travels as its original line.
-_VIEW_LINE = """
-CASE WHEN r.record IS NULL THEN r.line ELSE json_build_object(
-    'seq', r.seq, 'received_at', r.received_at, 'plugin_id', r.plugin_id,
-    'instance_id', r.instance_id,
-    'record', json_build_object(
-        'type', r.record -> 'type', 'timestamp', r.record -> 'timestamp',
-        'data', json_build_object(
-            'activity_signal', r.record #> '{data,activity_signal}',
-            'window', r.record #> '{data,window}',
-            'client_id', r.record #> '{data,client_id}')))::text END
-"""
-
+# Filters on a record: its time (month partitions pruned on received_at), host, person,
+# client (the shipper's column; the summary's own for a record without columns).
 _FILTERS = """
 r.received_at >= %(lo)s AND r.received_at < %(hi)s
 AND (%(host_id)s::text IS NULL OR r.host_id = %(host_id)s)
 AND (%(person)s::text IS NULL OR h.person = %(person)s)
-AND (%(client_id)s::text IS NULL
-     OR coalesce(r.record #>> '{data,client_id}', %(client_id)s) = %(client_id)s)
+AND (%(client_id)s::text IS NULL OR coalesce(
+        CASE WHEN r.span_start IS NULL THEN r.record #>> '{data,client_id}' ELSE r.client_id END,
+        %(client_id)s) = %(client_id)s)
 """
 
-# Constant fragments joined at import; every value is a bound parameter.
-_DAY = "(r.received_at AT TIME ZONE 'UTC')::date"
-
-FINGERPRINT_SQL = f"""
-SELECT h.host_id, h.host_name, h.person, {_DAY} AS day, count(*), max(r.seq)
-FROM mimolo.records r JOIN mimolo.hosts h ON h.host_id = r.host_id
-WHERE {_FILTERS}
-GROUP BY h.host_id, h.host_name, h.person, day
-"""  # noqa: S608
+# Constant fragments joined at import; every value is a bound parameter. The host-days'
+# counts are kept by the store's trigger (0002): no scan of the records.
+FINGERPRINT_SQL = """
+SELECT h.host_id, h.host_name, h.person, d.day, d.records, d.max_seq
+FROM mimolo.host_days d JOIN mimolo.hosts h ON h.host_id = d.host_id
+WHERE d.day >= %(lo_day)s AND d.day < %(hi_day)s
+AND (%(host_id)s::text IS NULL OR d.host_id = %(host_id)s)
+AND (%(person)s::text IS NULL OR h.person = %(person)s)
+"""
 
 DAYS_SQL = f"""
-SELECT r.host_id, {_DAY} AS day, count(*), max(r.seq),
-       string_agg({_VIEW_LINE}, E'\\n' ORDER BY r.seq)
+SELECT {SELECT_COLUMNS}
 FROM mimolo.records r
-WHERE r.received_at >= %(lo)s AND r.received_at < %(hi)s AND r.host_id = ANY(%(hosts)s)
-  AND {_DAY} = ANY(%(days)s)
-GROUP BY r.host_id, day
+JOIN unnest(%(hosts)s::text[], %(days)s::date[]) AS k (host_id, day)
+  ON k.host_id = r.host_id AND k.day = (r.received_at AT TIME ZONE 'UTC')::date
+WHERE r.received_at >= %(lo)s AND r.received_at < %(hi)s
 """  # noqa: S608
 
 RAW_SQL = f"""
@@ -123,7 +110,8 @@ SELECT h.host_id, h.host_name, h.person, r.seq, r.line
 FROM mimolo.records r JOIN mimolo.hosts h ON h.host_id = r.host_id
 WHERE {_FILTERS}
 AND (%(instance_id)s::text IS NULL OR r.instance_id = %(instance_id)s)
-AND (NOT %(active_only)s OR r.record #>> '{{data,activity_signal,mode}}' = 'active')
+AND (NOT %(active_only)s OR coalesce(
+        r.mode, r.record #>> '{{data,activity_signal,mode}}') = 'active')
 ORDER BY h.host_name, h.host_id, r.seq
 LIMIT %(limit)s
 """  # noqa: S608
@@ -131,10 +119,14 @@ LIMIT %(limit)s
 HOSTS_SQL = "SELECT host_id, host_name, person FROM mimolo.hosts ORDER BY host_name, host_id"
 
 CLIENTS_SQL = """
-SELECT DISTINCT r.record #>> '{data,client_id}' AS client
-FROM mimolo.records r
-WHERE r.received_at >= %(lo)s AND r.received_at < %(hi)s
-  AND r.record #>> '{data,client_id}' IS NOT NULL
+SELECT client FROM (
+    SELECT CASE WHEN r.span_start IS NULL THEN r.record #>> '{data,client_id}'
+                ELSE r.client_id END AS client
+    FROM mimolo.records r
+    WHERE r.received_at >= %(lo)s AND r.received_at < %(hi)s
+) c
+WHERE client IS NOT NULL
+GROUP BY client
 ORDER BY client
 """
 
@@ -155,8 +147,6 @@ WHERE (%(host_id)s::text IS NULL OR h.host_id = %(host_id)s)
 ORDER BY h.host_name, h.host_id
 """
 
-_SEQ = re.compile(rb'^\{"seq" ?: ?(\d+)')
-
 
 def ledger_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     """``received_at`` bounds matching the local reader's files: one day either side."""
@@ -171,8 +161,8 @@ def ledger_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
 def _params(start: datetime, end: datetime, filt: TeamFilter, **extra: Any) -> dict[str, Any]:
     lo, hi = ledger_days(start, end)
     return {
-        "lo": lo, "hi": hi, "host_id": filt.host_id, "person": filt.person,
-        "client_id": filt.client_id, **extra,
+        "lo": lo, "hi": hi, "lo_day": lo.date(), "hi_day": hi.date(), "host_id": filt.host_id,
+        "person": filt.person, "client_id": filt.client_id, **extra,
     }  # fmt: skip
 
 
@@ -180,25 +170,14 @@ def _host(row: tuple[Any, ...]) -> TeamHost:
     return TeamHost(host_id=row[0], host_name=row[1], person=row[2])
 
 
-def _seq_warnings(text: bytes, warnings: list[ReadWarning], label: str) -> list[ReadWarning]:
-    """Name a bad record by its seq (not its position in the range)."""
-    if not warnings:
-        return warnings
-    lines = text.split(b"\n")
-    out = []
-    for w in warnings:
-        line = lines[w.line - 1] if 0 < w.line <= len(lines) else b""
-        match = _SEQ.match(line)
-        out.append(ReadWarning(label, int(match.group(1)) if match else w.line, w.reason))
-    return out
-
-
-def decode_day(label: str, text: str, fingerprint: Fingerprint) -> HostDay:
-    """A host-day's compact lines decoded by the local reader's ``parse_lines``."""
-    data = text.encode("utf-8")
-    got, warnings = parse_lines(data + b"\n", label)
-    return HostDay(
-        fingerprint=fingerprint, summaries=got, warnings=_seq_warnings(data, warnings, label)
+def stale_bounds(keys: list[Key]) -> tuple[datetime, datetime]:
+    """``received_at`` bounds of the host-days to fetch (midnight of the first, after the
+    last): PostgreSQL prunes the month partitions outside them."""
+    first = min(day for _, day in keys)
+    last = max(day for _, day in keys) + timedelta(days=1)
+    return (
+        datetime.combine(first, datetime.min.time(), UTC),
+        datetime.combine(last, datetime.min.time(), UTC),
     )
 
 
@@ -227,12 +206,15 @@ class TeamReader:
         self._conn: Conn | None = None
         self._lock = threading.Lock()
 
-    def _rows(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    def _rows(
+        self, sql: str, params: dict[str, Any] | None = None, *, binary: bool = False
+    ) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
                 if self._conn is None or self._conn.closed:
                     self._conn = self._open(self.conninfo)
-                return self._conn.execute(sql.encode(), params).fetchall()
+                with self._conn.cursor(binary=binary) as cur:
+                    return cur.execute(sql.encode(), params).fetchall()
             except psycopg.Error as exc:
                 self._drop()
                 raise as_team_error(exc) from exc
@@ -268,19 +250,18 @@ class TeamReader:
         for host_id, name, person, day, count, max_seq in prints:
             hosts.setdefault(host_id, TeamHost(host_id=host_id, host_name=name, person=person))
             days[(host_id, day)] = self.cache.get((host_id, day), Fingerprint(count, max_seq))
-        stale = [key for key, hit in days.items() if hit is None]
+        stale = sorted(key for key, hit in days.items() if hit is None)
         if stale:
-            lo, hi = ledger_days(start, end)
+            first, last = stale_bounds(stale)
             params = {
-                "lo": lo, "hi": hi, "hosts": sorted({h for h, _ in stale}),
-                "days": sorted({d for _, d in stale}),
+                "lo": first, "hi": last, "hosts": [h for h, _ in stale],
+                "days": [d for _, d in stale],
             }  # fmt: skip
-            for host_id, day, count, max_seq, text in self._rows(DAYS_SQL, params):
-                if (host_id, day) not in days:
-                    continue
-                entry = decode_day(hosts[host_id].label, text or "", Fingerprint(count, max_seq))
-                self.cache.put((host_id, day), entry)
-                days[(host_id, day)] = entry
+            labels = {h.host_id: h.label for h in hosts.values()}
+            fetched = host_days(self._rows(DAYS_SQL, params, binary=True), labels)
+            for key, entry in fetched.items():
+                self.cache.put(key, entry)
+                days[key] = entry
         per_host: dict[str, list[HostDay]] = {h: [] for h in hosts}
         for (host_id, _), held in sorted(days.items()):
             if held is not None:
@@ -337,7 +318,6 @@ __all__ = [
     "TeamFilter",
     "TeamHost",
     "TeamReader",
-    "decode_day",
     "ledger_days",
     "overlapping",
 ]

@@ -92,12 +92,19 @@ def apply_migrations(conn: Conn) -> list[Migration]:
     return todo
 
 
-def require_current(conn: Conn) -> int:
-    """The schema version, refusing a database without the schema or with a newer one."""
+def require_current(conn: Conn, at_least: int = 1) -> int:
+    """The schema version, refusing a database without the schema (or older than
+    ``at_least``: what the caller's queries need) or with a newer one."""
     have = applied_version(conn)
     if have == 0:
         raise TeamStoreError(
             "the database has no MiMoLo team schema: run `mimolo team init-db CONNINFO` first",
+            code="team_schema_missing",
+        )
+    if have < at_least:
+        raise TeamStoreError(
+            f"the team schema is at version {have}; this MiMoLo needs {at_least}: run "
+            "`mimolo team init-db CONNINFO` (as the administrator) to bring it up to date",
             code="team_schema_missing",
         )
     if have > latest_version():

@@ -50,6 +50,7 @@ from mimolo.team.schema import require_current
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 5000
+SCHEMA_NEEDED = 2  # the summary columns (0002)
 _STAGING = "mimolo_staging"
 _COLS = sql.SQL(", ").join(sql.Identifier(c) for c in ROW_COLUMNS)
 _COPY = sql.SQL("COPY pg_temp.mimolo_staging ({}) FROM STDIN").format(_COLS)
@@ -137,7 +138,7 @@ class Shipper:
             return self._conn
         conn = self._connector(self.conninfo)
         try:
-            require_current(conn)
+            require_current(conn, SCHEMA_NEEDED)
             row = conn.execute("SELECT mimolo.writer_host_id()").fetchone()
             writes_for = row[0] if row else None
             if writes_for != self.host_id:
