@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +58,9 @@ def _number(value: Any, digits: int = 1) -> str:
     return f"{value:.{digits}f}"
 
 
-def _when(value: Any) -> str:
-    """A timestamp as ``YYYY-MM-DD HH:MM:SS UTC``; passes other text through."""
+def _when(value: Any, zone: tzinfo | None = None) -> str:
+    """A timestamp as ``YYYY-MM-DD HH:MM:SS UTC`` (or in ``zone``, named by its
+    abbreviation, e.g. ``CET``); passes other text through."""
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str) and value:
@@ -71,6 +72,8 @@ def _when(value: Any) -> str:
         return DASH
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    if zone is not None:
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from starlette.requests import Request
@@ -13,6 +13,8 @@ from starlette.routing import Route
 from mimolo.control.context import control_state, render
 from mimolo.control.evidence_reader import RawRecord
 from mimolo.control.evidence_source import EvidenceSource, ViewFilters, parse_filters
+from mimolo.control.review_data import review_config
+from mimolo.dataroot import DataRoot
 from mimolo.slugs import is_slug
 from mimolo.timeline.derive import derive_timeline
 from mimolo.timeline.models import Segment, TimelinePolicy, TimelineSummary, to_epoch
@@ -78,16 +80,15 @@ def derived_segments(
 async def evidence(request: Request) -> Response:
     """``GET /evidence?date=&from=&to=&active=1&instance=``."""
     query = request.query_params
-    day = parse_day(query.get("date"), datetime.now(UTC).date())
+    state = control_state(request)
+    source = state.evidence
+    zone = await _zone(state.data_root) if not source.team else UTC
+    day = parse_day(query.get("date"), datetime.now(zone).date())
     start_t = parse_clock(query.get("from"), time(0, 0))
     end_t = parse_clock(query.get("to"), time(23, 59))
-    start = datetime.combine(day, start_t, UTC)
-    end = datetime.combine(day, end_t, UTC) + timedelta(minutes=1)
-    if end <= start:
-        end = start + timedelta(minutes=1)
+    start, end = local_window(day, start_t, end_t, zone)
     instance = query.get("instance", "")
     active_only = query.get("active") == "1"
-    source = control_state(request).evidence
     filters = parse_filters(query)
     page = await asyncio.to_thread(
         source.read_evidence, start, end, active_only=active_only,
@@ -95,7 +96,7 @@ async def evidence(request: Request) -> Response:
     )  # fmt: skip
     good = [r for r in page.records if not r.torn]
     policy, _ = source.load_policy()
-    chain = await asyncio.to_thread(source.day_chain, day)
+    chains = [await asyncio.to_thread(source.day_chain, d) for d in ledger_days(start, end)]
     team = await asyncio.to_thread(_team_context, source, filters) if source.team else {}
     return render(
         request,
@@ -111,7 +112,9 @@ async def evidence(request: Request) -> Response:
         files=page.files,
         truncated=page.truncated,
         segments=derived_segments(good, start, end, policy),
-        chain=chain,
+        chains=chains,
+        zone=zone,
+        zone_name=str(zone),
         cooldown_min=round(policy.cooldown_s / 60),
         instances=sorted({r.instance_id for r in good}),
         prev_day=(day - timedelta(days=1)).isoformat(),
@@ -121,6 +124,27 @@ async def evidence(request: Request) -> Response:
     )
 
 
+def local_window(day: date, start_t: time, end_t: time, zone: tzinfo) -> tuple[datetime, datetime]:
+    """The UTC bounds of ``day``'s ``start_t``..``end_t`` (inclusive minute) in ``zone``."""
+    start = datetime.combine(day, start_t, zone).astimezone(UTC)
+    end = datetime.combine(day, end_t, zone).astimezone(UTC) + timedelta(minutes=1)
+    return start, max(end, start + timedelta(minutes=1))
+
+
+def ledger_days(start: datetime, end: datetime) -> list[date]:
+    """The UTC day files a window reads (a local day spans one or two of them)."""
+    first, last = (
+        start.astimezone(UTC).date(),
+        (end - timedelta(microseconds=1)).astimezone(UTC).date(),
+    )
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+async def _zone(root: DataRoot) -> tzinfo:
+    """The configured ``timezone`` (the review views' reading of the config, cached)."""
+    return (await asyncio.to_thread(review_config, root)).zone
+
+
 def _team_context(source: EvidenceSource, filters: ViewFilters) -> dict[str, Any]:
     """The team view's filter choices and each host's chain as the collector flagged it."""
     return {"choices": source.choices(), "host_chains": source.host_chains(filters)}
@@ -128,4 +152,12 @@ def _team_context(source: EvidenceSource, filters: ViewFilters) -> dict[str, Any
 
 routes = [Route("/evidence", evidence)]
 
-__all__ = ["derived_segments", "parse_clock", "parse_day", "routes", "to_summaries"]
+__all__ = [
+    "derived_segments",
+    "ledger_days",
+    "local_window",
+    "parse_clock",
+    "parse_day",
+    "routes",
+    "to_summaries",
+]
