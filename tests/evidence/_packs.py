@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import subprocess
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,6 +20,7 @@ from mimolo.timeline import TimelinePolicy, timeline_for
 
 DAY0 = date(2026, 3, 1)  # the day before the invoiced period
 RATE = "92.50"
+TIMEOUT_S = 600
 
 
 def summary(at: datetime, client: str | None, *, mode: str = "active", minutes: int = 5) -> bytes:
@@ -141,3 +144,13 @@ def extract_verifier(pack: Path, into: Path) -> Path:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(archive.read(name))
     return into / "verify" / "verify_pack.py"
+
+
+def run_verifier(python: Path, pack: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
+    """The pack's own verify_pack.py, outside the repo, without PYTHONPATH."""
+    script = extract_verifier(pack, workdir)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    return subprocess.run(
+        [str(python), str(script), str(pack)],
+        cwd=workdir, env=env, capture_output=True, text=True, timeout=TIMEOUT_S,
+    )  # fmt: skip

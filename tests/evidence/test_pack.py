@@ -7,20 +7,19 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import zipfile
-from collections.abc import Iterator
 from datetime import timedelta
-from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
 from evidence._packs import (
     DAY0,
+    TIMEOUT_S,
     Invoice,
     extract_verifier,
     read_members,
+    run_verifier,
     write_members,
     write_mixed_ledger,
 )
@@ -33,47 +32,6 @@ from mimolo.protocol import chain
 from mimolo.reports.documents import html_to_pdf
 from mimolo.reports.invoice import TOTALS_ATTACHMENT
 from mimolo.reports.runner import run_report_sync
-
-TIMEOUT_S = 600
-
-
-@pytest.fixture(scope="session")
-def clean_python() -> Iterator[Path]:
-    """A venv with only the verifier's dependency (the installed ``cryptography`` version)."""
-    with tempfile.TemporaryDirectory(prefix="mimolo-cleanvenv-") as tmp:
-        wheels, venv = Path(tmp) / "wheels", Path(tmp) / "v"
-        base = getattr(sys, "_base_executable", sys.executable)
-        subprocess.run([base, "-m", "venv", str(venv)], check=True, timeout=TIMEOUT_S)
-        pin = f"cryptography=={version('cryptography')}"
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "-d",
-             str(wheels), pin],
-            check=True, timeout=TIMEOUT_S,
-        )  # fmt: skip
-        subprocess.run(
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index",
-             "--find-links", str(wheels), pin],
-            check=True, timeout=TIMEOUT_S,
-        )  # fmt: skip
-        python = venv / "bin" / "python"
-        probe = subprocess.run(
-            [str(python), "-c", "import mimolo"],
-            capture_output=True,
-            timeout=TIMEOUT_S,
-            env={k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")},
-        )
-        assert probe.returncode != 0, "the clean venv must not see mimolo"
-        yield python
-
-
-def run_verifier(python: Path, pack: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
-    """The pack's own verify_pack.py, outside the repo, without PYTHONPATH."""
-    script = extract_verifier(pack, workdir)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    return subprocess.run(
-        [str(python), str(script), str(pack)],
-        cwd=workdir, env=env, capture_output=True, text=True, timeout=TIMEOUT_S,
-    )  # fmt: skip
 
 
 @pytest.fixture
