@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -24,16 +25,24 @@ from mimolo.cli.timeline import print_warnings
 from mimolo.dataroot import DataRoot
 from mimolo.errors import MimoloError
 from mimolo.evidence.pack import PackSource, build_pack, default_pack_path, write_pack
+from mimolo.evidence.pack_review import ReviewedInvoice
 from mimolo.operations.host_key import host_public_key_path
 from mimolo.protocol.review import InvoiceEntry
-from mimolo.reports.issued import prepare_issued, prepare_issued_by_number
+from mimolo.reports.issued import find_issued, prepare_issued, prepare_issued_by_number
 from mimolo.reports.params import FORMATS
-from mimolo.reports.prepare import Prepared, ReportAsk, load_settings, prepare_report
+from mimolo.reports.prepare import (
+    Prepared,
+    ReportAsk,
+    load_settings,
+    prepare_report,
+    review_inputs,
+)
 from mimolo.reports.runner import DEFAULT_TIMEOUT_S, run_report_sync
 from mimolo.reports.templates import copy_templates, list_templates
 from mimolo.reports.window import report_window
 from mimolo.timeline import Segment, TimelinePolicy
 from mimolo.timeline.models import DEFAULT_COOLDOWN_S
+from mimolo.timeline.review_io import read_invoices
 
 _F = Callable[..., Any]
 
@@ -96,6 +105,7 @@ class _Generated(NamedTuple):
     policy: TimelinePolicy
     window: tuple[datetime, datetime]
     client_id: str | None
+    prepared: Prepared
 
 
 def _ask(kind: str, root: DataRoot, opts: dict[str, Any], extra: dict[str, Any]) -> ReportAsk:
@@ -164,6 +174,7 @@ def _run(kind: str, root: DataRoot, prepared: Prepared, opts: dict[str, Any]) ->
         prepared.policy,
         prepared.window,
         prepared.params.get("client_id"),
+        prepared,
     )
 
 
@@ -222,11 +233,31 @@ def _reissue(number: str, opts: dict[str, Any], extra: dict[str, Any]) -> _Gener
         raise click.ClickException(f"{exc} [{exc.code}]") from exc
 
 
+def _pack_review(done: _Generated) -> ReviewedInvoice | None:
+    """The review the invoice was made over (None: a plain invoice): its client, project
+    and terms, and its journal entry when it is an issued one."""
+    prepared = done.prepared
+    figures = prepared.review.figures
+    if figures is None or done.client_id is None:
+        return None
+    issued = prepared.review.issued
+    entry = find_issued(read_invoices(done.root), issued.invoice_id) if issued else None
+    return ReviewedInvoice(
+        inputs=review_inputs(done.root, load_settings(done.root)),
+        client_id=done.client_id,
+        project=prepared.params.get("project"),
+        rate=Decimal(figures.rate),
+        currency=figures.currency,
+        entry=entry,
+    )
+
+
 def _write_pack(done: _Generated, out: Path | None, with_artifacts: bool) -> None:
     """The evidence pack of the invoice just generated (refused with the reason if the
     evidence behind it does not verify)."""
     target = out or default_pack_path(done.path)
     try:
+        review = _pack_review(done)
         source = PackSource(
             root=done.root,
             public_key_pem=host_public_key_path(done.root).read_bytes(),
@@ -236,6 +267,7 @@ def _write_pack(done: _Generated, out: Path | None, with_artifacts: bool) -> Non
             client_id=done.client_id,
             pdf=done.path.read_bytes(),
             with_artifacts=with_artifacts,
+            review=review,
         )
         write_pack(target, build_pack(source))
     except FileNotFoundError as exc:
@@ -309,6 +341,10 @@ def invoice(
         raise click.BadParameter("an evidence pack needs the PDF invoice", param_hint="--format")
     if with_artifacts and evidence_pack is None:
         raise click.BadParameter("needs --evidence-pack", param_hint="--with-artifacts")
+    if evidence_pack is not None and issued_number is None and opts["client_id"] is None:
+        raise click.BadParameter(
+            "an evidence pack is of one client's invoice", param_hint="--client"
+        )
     if issue and issued_number is not None:
         raise click.BadParameter("--issue makes a new invoice; --number reprints one")
     if invoice_number is not None and (issue or issued_number is not None):
