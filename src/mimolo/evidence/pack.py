@@ -64,8 +64,10 @@ MiMoLo evidence pack
 This zip holds an invoice (invoice.pdf), the work segments it bills (segments.json), the
 ledger records they come from (evidence/, other records of those days as redacted links),
 the signed checkpoints, the host's public key (host_ed25519.pub), artifact hashes
-(artifacts.json) and a standalone verifier (verify/). manifest.json names every member's
-SHA-256.
+(artifacts.json) and a standalone verifier (verify/). An invoice made over the reviewed
+timeline also carries the review (review/: the adjustments' journal lines as written, the
+invoice entry that locked an issued invoice's figures, the rules that placed the time).
+manifest.json names every member's SHA-256.
 
 To verify it on any machine with Python 3.10 or later:
 
@@ -74,9 +76,12 @@ To verify it on any machine with Python 3.10 or later:
 
 (run from an extracted copy, or give the path of this zip as pack.zip). The verifier checks
 every member's hash, the hash chain and the Ed25519 checkpoint signatures, re-derives each
-segment from its records and recomputes the invoice's hours and amount, compares them with
-the manifest and with the figures embedded in invoice.pdf, and prints OK or what differs
-(exit status 0 or 1). It needs only Python's standard library and `cryptography`.
+segment from its records, checks that every manual entry, kept idle gap and exclusion is
+backed by an adjustment in the pack that was not revoked, recomputes the invoice's hours
+and amount (in the invoice's time zone, with its rounding), compares them with the
+manifest, the invoice entry and the figures embedded in invoice.pdf, and prints OK or what
+differs (exit status 0 or 1). It needs only Python's standard library and `cryptography`
+(and, where the system has no time zone database, `pip install tzdata`).
 
 What it proves: the records were chained and signed by this host's key as they were
 written, and were not edited, deleted or reordered since; the invoice's figures follow
