@@ -116,8 +116,8 @@ def write_review(root: DataRoot) -> dict[str, Adjustment]:
     }
 
 
-def window() -> tuple[datetime, datetime]:
-    return report_window(FIRST.isoformat(), LAST.isoformat(), BERLIN, today=LAST)
+def window(last: date = LAST) -> tuple[datetime, datetime]:
+    return report_window(FIRST.isoformat(), last.isoformat(), BERLIN, today=last)
 
 
 def _pdf(root: DataRoot, prepared: Prepared) -> Path:
@@ -126,8 +126,8 @@ def _pdf(root: DataRoot, prepared: Prepared) -> Path:
     return Path(result.path)
 
 
-def draft_invoice(root: DataRoot) -> Path:
-    start, end = window()
+def draft_invoice(root: DataRoot, last: date = LAST) -> Path:
+    start, end = window(last)
     ask = ReportAsk(kind="invoice", start=start, end=end, client_id="acme")
     return _pdf(root, prepare_report(root, ask))
 
@@ -149,13 +149,13 @@ def issue_invoice(root: DataRoot) -> tuple[InvoiceEntry, Path]:
     return entry, _pdf(root, prepare_issued(root, entry))
 
 
-def pack_of(root: DataRoot, pdf_path: Path, target: Path) -> Path:
+def pack_of(root: DataRoot, pdf_path: Path, target: Path, last: date = LAST) -> Path:
     """The pack exactly as Control's Reports view builds it from a PDF."""
     pdf = pdf_path.read_bytes()
     review, policy = reviewed_invoice(root, invoice_totals(pdf))
     source = PackSource(
         root=root, public_key_pem=host_public_key_path(root).read_bytes(), segments=[],
-        policy=policy, window=window(), client_id="acme", pdf=pdf, review=review,
+        policy=policy, window=window(last), client_id="acme", pdf=pdf, review=review,
     )  # fmt: skip
     write_pack(target, build_pack(source))
     return target

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -216,6 +217,20 @@ def test_an_issued_invoice_packs_its_locked_figures_after_a_later_rule(
     assert {s["locked_by"] for s in segments} == {entry.id}
     entry_lines = members["review/invoices.jsonl"].splitlines()
     assert [json.loads(x)["id"] for x in entry_lines] == [entry.id]
+
+
+def test_a_draft_over_an_issued_period_adds_its_locked_figures(
+    reviewed: dict[str, Adjustment], data_root: DataRoot, tmp_path: Path
+) -> None:
+    entry, _ = issue_invoice(data_root)  # the 10th and 11th
+    adjust(data_root, "manual_entry", local(12, 9), local(12, 10), "acme")
+    later = date(2026, 3, 12)
+    packed = pack_of(data_root, draft_invoice(data_root, later), tmp_path / "p.zip", later)
+    outcome = verify_pack(packed)
+    assert outcome.ok, outcome.problems
+    assert (outcome.figures["hours"], outcome.figures["amount"]) == ("5.50", "495.00")
+    entries = read_members(packed)["review/invoices.jsonl"].splitlines()
+    assert [json.loads(x)["id"] for x in entries] == [entry.id]
 
 
 def test_an_issued_invoice_whose_time_a_later_rule_moved_away_is_refused(
