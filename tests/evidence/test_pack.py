@@ -254,7 +254,10 @@ def test_cli_writes_and_checks_a_pack(data_root: DataRoot, tmp_path: Path) -> No
         capture_output=True, text=True, timeout=TIMEOUT_S, env=env,
     )  # fmt: skip
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert checked.stdout.startswith("OK: invoice 20260303-ACME for acme: 2.00 h, EUR 185.00")
+    # the CLI's invoices are reviewed ones (in the system's zone here): a review pack
+    assert checked.stdout.startswith(
+        "OK: invoice 20260303-ACME (draft) for acme: 2.00 h, EUR 185.00 in "
+    )
     html = subprocess.run(
         [*run, "report", "invoice", *common, "--from", "2026-03-02", "--client", "acme",
          "--rate", "5", "--format", "html", "--evidence-pack", str(tmp_path / "p.zip")],
