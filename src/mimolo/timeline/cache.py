@@ -16,6 +16,7 @@ from mimolo.timeline.disk_cache import DiskCache
 from mimolo.timeline.identity import FileIdentity, file_identity
 from mimolo.timeline.models import TimelineSummary
 from mimolo.timeline.reader import ReadWarning, read_file
+from mimolo.timeline.runs import DerivedCache
 
 DEFAULT_MAX_DAYS = 400
 DEFAULT_MAX_SUMMARIES = 3_000_000
@@ -46,6 +47,8 @@ class DayCache:
         self.misses = 0
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
+        self.derived: DerivedCache[object] = DerivedCache()
+        """What the review derived from these closed days (keyed by their identities)."""
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -57,18 +60,26 @@ class DayCache:
 
         Callers must not mutate the returned lists (they are shared with the cache).
         """
+        _, summaries, warnings = self.read_identified(path, day, today)
+        return summaries, warnings
+
+    def read_identified(
+        self, path: Path, day: date, today: date
+    ) -> tuple[FileIdentity | None, list[TimelineSummary], list[ReadWarning]]:
+        """``read`` plus the identity the answer is valid for (``None``: an open day or a
+        missing file, nothing to key a derived value on)."""
         if day >= today:
-            return read_file(path)
+            return (None, *read_file(path))
         before = file_identity(path)
         if before is None:
-            return [], []
+            return None, [], []
         key = str(path)
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and entry[0] == before:
                 self._entries.move_to_end(key)
                 self.hits += 1
-                return entry[1], entry[2]
+                return before, entry[1], entry[2]
             self.misses += 1
         loaded = self.disk.load(before) if self.disk is not None else None
         if loaded is not None:
@@ -76,21 +87,22 @@ class DayCache:
             summaries, warnings = loaded
         else:
             summaries, warnings = read_file(path)
-        if file_identity(path) == before:  # unchanged while we read it: safe to keep
-            if loaded is None and self.disk is not None:
-                self.disk.store(before, summaries, warnings)
-            with self._lock:
-                old = self._entries.pop(key, None)
-                if old is not None:
-                    self._summaries -= len(old[1])
-                self._entries[key] = (before, summaries, warnings)
-                self._summaries += len(summaries)
-                while len(self._entries) > 1 and (
-                    len(self._entries) > self.max_days or self._summaries > self.max_summaries
-                ):
-                    _, (_, dropped, _) = self._entries.popitem(last=False)
-                    self._summaries -= len(dropped)
-        return summaries, warnings
+        if file_identity(path) != before:  # changed while we read it: keep nothing
+            return None, summaries, warnings
+        if loaded is None and self.disk is not None:
+            self.disk.store(before, summaries, warnings)
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._summaries -= len(old[1])
+            self._entries[key] = (before, summaries, warnings)
+            self._summaries += len(summaries)
+            while len(self._entries) > 1 and (
+                len(self._entries) > self.max_days or self._summaries > self.max_summaries
+            ):
+                _, (_, dropped, _) = self._entries.popitem(last=False)
+                self._summaries -= len(dropped)
+        return before, summaries, warnings
 
     @property
     def summaries(self) -> int:
@@ -101,6 +113,7 @@ class DayCache:
         with self._lock:
             self._entries.clear()
             self._summaries = 0
+        self.derived.clear()
 
 
 __all__ = ["DEFAULT_MAX_DAYS", "DEFAULT_MAX_SUMMARIES", "DayCache"]

@@ -36,7 +36,7 @@ def cache_for(data_root: DataRoot) -> DayCache:
         return cache
 
 
-def _check_window(start: datetime, end: datetime) -> None:
+def check_window(start: datetime, end: datetime) -> None:
     if start.tzinfo is None or end.tzinfo is None:
         raise ConfigError("must be timezone-aware (UTC)", field="window")
     if end <= start:
@@ -54,7 +54,7 @@ def read_evidence(
     now: datetime | None = None,
 ) -> tuple[list[TimelineSummary], list[ReadWarning]]:
     """Summaries overlapping ``[start, end]`` and warnings for lines that could not be used."""
-    _check_window(start, end)
+    check_window(start, end)
     today = (now or datetime.now(UTC)).astimezone(UTC).date()
     lo, hi = to_epoch(start), to_epoch(end)
     out: list[TimelineSummary] = []
@@ -115,4 +115,11 @@ def _keep_client(timeline: Timeline, client_id: str) -> Timeline:
     )
 
 
-__all__ = ["DEFAULT_CACHE", "cache_for", "only_client", "read_evidence", "timeline_for"]
+__all__ = [
+    "DEFAULT_CACHE",
+    "cache_for",
+    "check_window",
+    "only_client",
+    "read_evidence",
+    "timeline_for",
+]

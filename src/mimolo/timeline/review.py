@@ -10,20 +10,22 @@ grouped derivation, with days cut in the local zone.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
-from typing import cast
 from zoneinfo import ZoneInfo
+
+import msgspec
 
 from mimolo.dataroot import DataRoot
 from mimolo.protocol.review import Adjustment, InvoiceEntry, ReviewSettings
 from mimolo.timeline.adjust import Lock, apply_adjustments, effective, usable
+from mimolo.timeline.base import base_pieces, cached_base
 from mimolo.timeline.cache import DayCache
-from mimolo.timeline.categorize import categorize
 from mimolo.timeline.facts import DEFAULT_FACTS, Facts, FactsCache, read_facts
 from mimolo.timeline.models import (
     UNASSIGNED,
@@ -33,7 +35,7 @@ from mimolo.timeline.models import (
     to_epoch,
 )
 from mimolo.timeline.pieces import Piece, Span, subtract, union
-from mimolo.timeline.query import DEFAULT_CACHE, read_evidence
+from mimolo.timeline.query import DEFAULT_CACHE, check_window, read_evidence
 from mimolo.timeline.reader import ReadWarning
 from mimolo.timeline.reviewed import (
     IdleGap,
@@ -42,7 +44,7 @@ from mimolo.timeline.reviewed import (
     ReviewedSegment,
     ReviewedTimeline,
 )
-from mimolo.timeline.rules import Classifier, CompiledRules, GroupKey, compile_rules
+from mimolo.timeline.rules import CompiledRules, compile_rules
 from mimolo.timeline.zones import local_day_bounds
 
 
@@ -59,6 +61,12 @@ class ReviewInputs:
     @cached_property
     def compiled(self) -> CompiledRules:
         return compile_rules(self.settings.rules, self.settings.default)
+
+    @cached_property
+    def rules_key(self) -> str:
+        """What the compiled rules depend on, as a key for derived caches."""
+        document = msgspec.json.encode((self.settings.rules, self.settings.default))
+        return hashlib.sha256(document).hexdigest()
 
     @cached_property
     def in_effect(self) -> list[Adjustment]:
@@ -128,8 +136,9 @@ def _split_at_locks(pieces: Sequence[Piece], locks: Sequence[Lock]) -> list[Piec
             continue
         lk = held[0]
         if p.start == p.end:
-            p.locked_by = lk.invoice_id
-            out.append(p)
+            q = p.cut(p.start, p.end)  # a copy: base pieces may be shared with a cache
+            q.locked_by = lk.invoice_id
+            out.append(q)
             continue
         free, inside = subtract((p.start, p.end), [(lk.start, lk.end)])
         for x, y in inside:
@@ -237,19 +246,23 @@ def review_summaries(
 ) -> ReviewedTimeline:
     """The pure core of ``reviewed_timeline``: summaries (and their facts) in, review out."""
     policy = policy or TimelinePolicy()
-    classify = Classifier(inputs.compiled, policy.client_of_instance, facts)
     lo, hi = to_epoch(start), to_epoch(end)
-    base = [
-        Piece(
-            seg.start,
-            seg.end,
-            *cast(GroupKey, seg.key),
-            "evidence",
-            rule_ids=tuple(sorted(seg.rule_ids)),
-            members=seg.members,
-        )
-        for seg in categorize(summaries, policy, classify, lo, hi)
-    ]
+    base = base_pieces(summaries, policy, inputs.compiled, facts, lo, hi)
+    return _review(base, start, end, policy, inputs, client_id, project, warnings)
+
+
+def _review(
+    base: list[Piece],
+    start: datetime,
+    end: datetime,
+    policy: TimelinePolicy,
+    inputs: ReviewInputs,
+    client_id: str | None,
+    project: str | None,
+    warnings: Sequence[ReadWarning],
+) -> ReviewedTimeline:
+    """Adjustments, locks and totals over the window's base pieces (never mutated)."""
+    lo, hi = to_epoch(start), to_epoch(end)
     gaps = idle_gaps(base, policy.cooldown_s, inputs.tz)
     adjustments = inputs.in_effect
     locks = inputs.locks
@@ -303,7 +316,23 @@ def reviewed_timeline(
     now: datetime | None = None,
 ) -> ReviewedTimeline:
     """The reviewed timeline of ``[start, end]`` read from the data root (the edge):
-    the ledger through the day cache, facts only when a rule needs them."""
+    the ledger through the day cache, facts only when a rule needs them. With a day
+    cache, closed runs of days keep their categorized pieces there (``base``)."""
+    if cache is not None:
+        policy = policy or TimelinePolicy()
+        check_window(start, end)
+        base, read_warnings = cached_base(
+            root,
+            start,
+            end,
+            policy,
+            inputs.compiled,
+            inputs.rules_key,
+            cache=cache,
+            facts_cache=facts_cache,
+            now=now,
+        )
+        return _review(base, start, end, policy, inputs, client_id, project, read_warnings)
     summaries, warnings = read_evidence(root, start, end, cache=cache, now=now)
     facts = read_facts(root, start, end, cache=facts_cache) if inputs.compiled.needs_facts else None
     return review_summaries(
