@@ -132,9 +132,10 @@ def draft_invoice(root: DataRoot, last: date = LAST) -> Path:
     return _pdf(root, prepare_report(root, ask))
 
 
-def issue_invoice(root: DataRoot) -> tuple[InvoiceEntry, Path]:
+def issue_invoice(root: DataRoot, *, keep_rules: bool = True) -> tuple[InvoiceEntry, Path]:
     """Issued as Operations issues it: figures and inputs hash over the reviewed timeline,
-    the number, the entry; then printed from the entry."""
+    the number, the entry (with the rules it was billed under, unless ``keep_rules`` is
+    off: an entry as written before entries kept them); then printed from the entry."""
     start, end = window()
     journal = ReviewJournal(root)
     config = load_settings(root).config
@@ -145,6 +146,7 @@ def issue_invoice(root: DataRoot) -> tuple[InvoiceEntry, Path]:
         draft, figures=computed.figures, inputs_hash=computed.inputs_hash,
         timezone=computed.timezone, zone=computed.zone, author="tester",
         number_format="{year}-{seq:04d}",
+        settings=config.review if keep_rules else None,
     )  # fmt: skip
     return entry, _pdf(root, prepare_issued(root, entry))
 

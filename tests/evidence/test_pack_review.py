@@ -211,7 +211,9 @@ def test_an_issued_invoice_packs_its_locked_figures_after_a_later_rule(
     manifest = json.loads(members["manifest.json"])
     assert manifest["invoice"]["invoice_id"] == entry.id
     assert manifest["invoice"]["inputs_hash"] == entry.inputs_hash
-    assert manifest["review"]["inputs_hash_matches"] is False  # the rule is today's
+    # packed with the rules the entry kept and the adjustments made until its issue: the
+    # inputs are exactly the issue's, whatever was configured since
+    assert manifest["review"]["inputs_hash_matches"] is True
     assert members["invoice.pdf"] == again
     segments = json.loads(members["segments.json"])["segments"]
     assert {s["locked_by"] for s in segments} == {entry.id}
@@ -233,10 +235,26 @@ def test_a_draft_over_an_issued_period_adds_its_locked_figures(
     assert [json.loads(x)["id"] for x in entries] == [entry.id]
 
 
-def test_an_issued_invoice_whose_time_a_later_rule_moved_away_is_refused(
+def test_an_issued_invoice_whose_time_a_later_rule_moved_away_packs_its_own_rules(
     reviewed: dict[str, Adjustment], data_root: DataRoot, tmp_path: Path
 ) -> None:
     entry, pdf = issue_invoice(data_root)
+    assert entry.default is not None  # the entry keeps the rules it was billed under
+    moved = LATER_RULE.replace('project = "design"', 'client_id = "globex"')
+    write_config(data_root, CONFIG + moved)  # today's rules give acme's time to globex
+    packed = pack_of(data_root, pdf, tmp_path / "p.zip")
+    outcome = verify_pack(packed)
+    assert outcome.ok, outcome.problems
+    assert (outcome.figures["hours"], outcome.figures["amount"]) == ("4.50", "405.00")
+    rules = json.loads(read_members(packed)["review/rules.json"])["rules"]
+    assert all(r.get("assign", {}).get("client_id") != "globex" for r in rules)
+
+
+def test_an_entry_from_before_rules_were_kept_is_refused_when_they_moved_its_time(
+    reviewed: dict[str, Adjustment], data_root: DataRoot, tmp_path: Path
+) -> None:
+    entry, pdf = issue_invoice(data_root, keep_rules=False)
+    assert entry.default is None
     moved = LATER_RULE.replace('project = "design"', 'client_id = "globex"')
     write_config(data_root, CONFIG + moved)
     with pytest.raises(EvidencePackError) as caught:

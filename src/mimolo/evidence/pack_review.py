@@ -64,12 +64,16 @@ class ReviewPart:
 
 
 def as_issued(inputs: ReviewInputs, entry: InvoiceEntry) -> ReviewInputs:
-    """The review as it stood when ``entry`` was issued: its zone, the adjustments made
-    until then, the invoices before it (its own lock left out, so its figures are derived
+    """The review as it stood when ``entry`` was issued: its zone, its rules (kept in the
+    entry; today's for an entry from before they were kept), the adjustments made until
+    then, the invoices before it (its own lock left out, so its figures are derived
     afresh and compared with what it locked)."""
+    settings = inputs.settings
+    if entry.default is not None:  # the rules it was billed under, not today's
+        settings = msgspec.structs.replace(settings, rules=entry.rules, default=entry.default)
     return ReviewInputs(
         tz=resolve_zone(entry.timezone),
-        settings=inputs.settings,
+        settings=settings,
         adjustments=[a for a in inputs.adjustments if a.created_at <= entry.created_at],
         invoices=[e for e in inputs.invoices if e.seq < entry.seq],
     )

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -217,8 +217,11 @@ class ReviewJournal:
         zone: tzinfo,
         author: str,
         number_format: str,
+        settings: ReviewSettings | None = None,
     ) -> InvoiceEntry:
-        """Allocate the next number of this year (in ``zone``) and append the entry."""
+        """Allocate the next number of this year (in ``zone``) and append the entry, with
+        the rules, default and parties of ``settings`` (the review config it was billed
+        under) kept in it."""
         check_unbilled(draft, self.locks())
         now = self._now()
         year = now.astimezone(zone).year
@@ -239,6 +242,7 @@ class ReviewJournal:
                 timezone=timezone,
                 figures=figures,
                 inputs_hash=inputs_hash,
+                **_snapshot(settings, draft.client_id),
             )
         )
 
@@ -263,6 +267,19 @@ class ReviewJournal:
                 voids=target.id,
             )
         )
+
+
+def _snapshot(settings: ReviewSettings | None, client_id: str) -> dict[str, Any]:
+    """The part of the review config an issued entry keeps (nothing without one)."""
+    if settings is None:
+        return {}
+    client = settings.clients.get(client_id)
+    return {
+        "rules": settings.rules,
+        "default": settings.default,
+        "seller": settings.seller,
+        "bill_to": client.bill_to if client is not None else "",
+    }
 
 
 __all__ = ["ReviewJournal", "review_dir"]

@@ -126,6 +126,12 @@ class InvoiceEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, fro
     figures: BillingFigures | None = None  # issued: the locked figures, reproduced as is
     inputs_hash: str = ""  # sha256 of the evidence seqs + rules + adjustments it used
     voids: str | None = None
+    # issued: what billed it, as it stood (a reprint or an evidence pack of this invoice
+    # uses these, not today's settings); ``default`` None = an entry from before they existed
+    rules: tuple[Rule, ...] = ()
+    default: Assignment | None = None
+    seller: str = ""
+    bill_to: str = ""
 
 
 class ClientBilling(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):

@@ -84,8 +84,8 @@ def prepare_issued(
         entry.project,
         rate=entry.figures.rate,
         currency=entry.figures.currency,
-        bill_to=bill_to,
-        seller=seller,
+        bill_to=bill_to or entry.bill_to or None,
+        seller=seller if seller is not None else (entry.seller if entry.default else None),
     )
     timeline = reviewed(root, ask, loaded)
     params = base_params(ask, entry.timezone, billing)

@@ -285,6 +285,7 @@ async def issue_invoice(ctx: IpcContext, params: IssueInvoiceParams) -> dict[str
                 zone=computed.zone,
                 author=author(),
                 number_format=config.review.invoice_number_format,
+                settings=config.review,
             )
         return msgspec.to_builtins(entry)  # type: ignore[no-any-return]
 
