@@ -37,7 +37,7 @@ def test_new_process_reads_the_disk_copy(tmp_path: Path) -> None:
     path = ledger(tmp_path)
     disk = DiskCache(tmp_path / "cache")
     first = DayCache(disk=disk).read(path, DAY, TODAY)
-    assert first == read_file(path) and len(first[1]) == 1
+    assert (list(first[0]), first[1]) == read_file(path) and len(first[1]) == 1
     fresh = DayCache(disk=DiskCache(tmp_path / "cache"))  # as a new process would
     assert fresh.read(path, DAY, TODAY) == first
     assert fresh.disk_hits == 1
@@ -65,7 +65,8 @@ def test_corrupt_or_foreign_cache_file_is_a_miss(tmp_path: Path) -> None:
     for junk in (b"", b"\x93\x01\x02", cached.read_bytes()[:-7]):
         cached.write_bytes(junk)
         fresh = DayCache(disk=DiskCache(tmp_path / "cache"))
-        assert fresh.read(path, DAY, TODAY) == read_file(path)
+        got, warned = fresh.read(path, DAY, TODAY)
+        assert (list(got), warned) == read_file(path)
         assert fresh.disk_hits == 0
 
 
@@ -74,7 +75,8 @@ def test_unwritable_cache_dir_still_reads(tmp_path: Path) -> None:
     blocker = tmp_path / "cache"
     blocker.write_text("a file where the directory should be")
     cache = DayCache(disk=DiskCache(blocker / "timeline"))
-    assert cache.read(path, DAY, TODAY) == read_file(path)
+    got, warned = cache.read(path, DAY, TODAY)
+    assert (list(got), warned) == read_file(path)
 
 
 def test_cache_for_root_gives_identical_timelines(tmp_path: Path) -> None:

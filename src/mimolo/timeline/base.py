@@ -10,7 +10,7 @@ recomputes only adjustments, locks and totals. Both give the same pieces (tests 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import cast
@@ -55,7 +55,7 @@ def base_pieces(
             *cast(GroupKey, seg.key),
             "evidence",
             rule_ids=tuple(sorted(seg.rule_ids)),
-            members=seg.members,
+            members=tuple(seg.members),  # untracked by the collector once it has seen it
         )
         for seg in categorize(summaries, policy, classify, lo, hi)
     ]
@@ -67,7 +67,7 @@ class _File:
     __slots__ = ("bounds", "identity", "path", "summaries")
 
     def __init__(
-        self, path: Path, identity: FileIdentity | None, summaries: list[TimelineSummary]
+        self, path: Path, identity: FileIdentity | None, summaries: Sequence[TimelineSummary]
     ) -> None:
         self.path = path
         self.identity = identity

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -23,7 +24,7 @@ DEFAULT_MAX_SUMMARIES = 3_000_000
 """About 400 MB of decoded summaries: a busy year, bounded."""
 
 
-_Entry = tuple[FileIdentity, list[TimelineSummary], list[ReadWarning]]
+_Entry = tuple[FileIdentity, tuple[TimelineSummary, ...], list[ReadWarning]]
 
 
 class DayCache:
@@ -55,7 +56,7 @@ class DayCache:
 
     def read(
         self, path: Path, day: date, today: date
-    ) -> tuple[list[TimelineSummary], list[ReadWarning]]:
+    ) -> tuple[Sequence[TimelineSummary], list[ReadWarning]]:
         """The file's summaries, from the cache when ``day`` is closed and the file unchanged.
 
         Callers must not mutate the returned lists (they are shared with the cache).
@@ -65,9 +66,10 @@ class DayCache:
 
     def read_identified(
         self, path: Path, day: date, today: date
-    ) -> tuple[FileIdentity | None, list[TimelineSummary], list[ReadWarning]]:
+    ) -> tuple[FileIdentity | None, Sequence[TimelineSummary], list[ReadWarning]]:
         """``read`` plus the identity the answer is valid for (``None``: an open day or a
-        missing file, nothing to key a derived value on)."""
+        missing file, nothing to key a derived value on). Kept days are tuples: once the
+        collector has seen them they are untracked, so a year in memory costs it nothing."""
         if day >= today:
             return (None, *read_file(path))
         before = file_identity(path)
@@ -84,13 +86,14 @@ class DayCache:
         loaded = self.disk.load(before) if self.disk is not None else None
         if loaded is not None:
             self.disk_hits += 1
-            summaries, warnings = loaded
+            decoded, warnings = loaded
         else:
-            summaries, warnings = read_file(path)
+            decoded, warnings = read_file(path)
         if file_identity(path) != before:  # changed while we read it: keep nothing
-            return None, summaries, warnings
+            return None, decoded, warnings
         if loaded is None and self.disk is not None:
-            self.disk.store(before, summaries, warnings)
+            self.disk.store(before, decoded, warnings)
+        summaries = tuple(decoded)
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 
 from mimolo.timeline.models import TimelineSummary
 from mimolo.timeline.reviewed import Removal, SegmentSource
 
 Span = tuple[float, float]
+
+_instance = attrgetter("instance_id")
+_seq = attrgetter("seq")
 
 
 class Piece:
@@ -25,11 +29,13 @@ class Piece:
         "locked_by",
         "members",
         "project",
+        "prov",
         "removed",
         "rule_ids",
         "source",
         "start",
         "tags",
+        "view",
     )
 
     def __init__(
@@ -43,7 +49,7 @@ class Piece:
         *,
         rule_ids: tuple[str, ...] = (),
         adjustment_ids: tuple[str, ...] = (),
-        members: list[TimelineSummary] | None = None,
+        members: Sequence[TimelineSummary] = (),
         removed: Removal = "",
         locked_by: str | None = None,
     ) -> None:
@@ -55,9 +61,18 @@ class Piece:
         self.source: SegmentSource = source
         self.rule_ids = rule_ids
         self.adjustment_ids = adjustment_ids
-        self.members: list[TimelineSummary] = members if members is not None else []
+        self.members = members
         self.removed: Removal = removed
         self.locked_by = locked_by
+        self.prov: tuple[list[str], list[int]] | None = None
+        self.view: object = None  # the finished segment, kept by pieces a cache shares
+
+    def provenance(self) -> tuple[list[str], list[int]]:
+        """The members' instances and ledger seqs, sorted (computed once per members)."""
+        if self.prov is None:
+            members = self.members
+            self.prov = (sorted(set(map(_instance, members))), sorted(map(_seq, members)))
+        return self.prov
 
     @property
     def key(self) -> tuple[str | None, str | None, tuple[str, ...]]:
@@ -69,13 +84,14 @@ class Piece:
 
     def cut(self, a: float, b: float) -> Piece:
         """A copy over ``[a, b]`` (within this piece) with the records that overlap it."""
-        if a <= self.start and b >= self.end:
+        whole = a <= self.start and b >= self.end
+        if whole:
             members = self.members
         else:
             members = [m for m in self.members if m.end >= a and m.start <= b]
             if not members and self.members:
                 members = _nearest(self.members, a, b)
-        return Piece(
+        piece = Piece(
             max(a, self.start),
             min(b, self.end),
             self.client,
@@ -88,6 +104,9 @@ class Piece:
             removed=self.removed,
             locked_by=self.locked_by,
         )
+        if whole:
+            piece.prov = self.prov
+        return piece
 
     def with_adjustment(self, adjustment_id: str) -> tuple[str, ...]:
         if adjustment_id in self.adjustment_ids:
@@ -95,7 +114,7 @@ class Piece:
         return (*self.adjustment_ids, adjustment_id)
 
 
-def _nearest(members: list[TimelineSummary], a: float, b: float) -> list[TimelineSummary]:
+def _nearest(members: Sequence[TimelineSummary], a: float, b: float) -> list[TimelineSummary]:
     """The records either side of a cut that falls between them (the cooldown joined them)."""
     before = [m for m in members if m.end < a]
     after = [m for m in members if m.start > b]

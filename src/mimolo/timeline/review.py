@@ -26,6 +26,7 @@ from mimolo.protocol.review import Adjustment, InvoiceEntry, ReviewSettings
 from mimolo.timeline.adjust import Lock, apply_adjustments, effective, usable
 from mimolo.timeline.base import base_pieces, cached_base
 from mimolo.timeline.cache import DayCache
+from mimolo.timeline.collector import collector_paused
 from mimolo.timeline.facts import DEFAULT_FACTS, Facts, FactsCache, read_facts
 from mimolo.timeline.models import (
     UNASSIGNED,
@@ -150,15 +151,19 @@ def _split_at_locks(pieces: Sequence[Piece], locks: Sequence[Lock]) -> list[Piec
 
 
 def _segment(p: Piece) -> ReviewedSegment:
+    """The finished segment of a piece, kept on it: a cached base piece no adjustment
+    touched is finished once (its lists are shared: callers must not mutate them)."""
+    if isinstance(p.view, ReviewedSegment):
+        return p.view
     start, end = from_epoch(p.start), from_epoch(p.end)
-    members = p.members
-    return ReviewedSegment(
+    instances, seqs = p.provenance()
+    p.view = seg = ReviewedSegment(
         start=start,
         end=end,
         duration_s=(end - start).total_seconds(),
-        instances=sorted({m.instance_id for m in members}),
+        instances=instances,
         client_ids=[p.client] if p.client else [],
-        summary_count=len(members),
+        summary_count=len(seqs),
         client_id=p.client,
         project=p.project,
         tags=list(p.tags),
@@ -166,9 +171,10 @@ def _segment(p: Piece) -> ReviewedSegment:
         rule_ids=list(p.rule_ids),
         adjustment_ids=list(p.adjustment_ids),
         locked_by=p.locked_by,
-        summary_seqs=sorted(m.seq for m in members),
+        summary_seqs=seqs,
         removed=p.removed,
     )
+    return seg
 
 
 def _order(s: ReviewedSegment) -> tuple[datetime, datetime, str, str, list[str], str]:
@@ -318,6 +324,24 @@ def reviewed_timeline(
     """The reviewed timeline of ``[start, end]`` read from the data root (the edge):
     the ledger through the day cache, facts only when a rule needs them. With a day
     cache, closed runs of days keep their categorized pieces there (``base``)."""
+    with collector_paused():
+        return _read_and_review(
+            root, start, end, policy, inputs, client_id, project, cache, facts_cache, now
+        )
+
+
+def _read_and_review(
+    root: DataRoot,
+    start: datetime,
+    end: datetime,
+    policy: TimelinePolicy | None,
+    inputs: ReviewInputs,
+    client_id: str | None,
+    project: str | None,
+    cache: DayCache | None,
+    facts_cache: FactsCache | None,
+    now: datetime | None,
+) -> ReviewedTimeline:
     if cache is not None:
         policy = policy or TimelinePolicy()
         check_window(start, end)
