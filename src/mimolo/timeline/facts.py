@@ -86,15 +86,34 @@ def facts_of(data: _Data) -> Facts | None:
     return Facts(application, executable, title, tuple(paths))
 
 
+def _fact_lines(data: bytes) -> list[bytes]:
+    """The lines that mention a needle, in file order, found with ``bytes.find`` (a few
+    hundred in a day of thousands: the rest are never split out or looked at)."""
+    starts: set[int] = set()
+    for needle in _NEEDLES:
+        at = data.find(needle)
+        while at >= 0:
+            first = data.rfind(b"\n", 0, at) + 1
+            starts.add(first)
+            stop = data.find(b"\n", at)
+            if stop < 0:
+                break
+            at = data.find(needle, stop)
+    out: list[bytes] = []
+    for first in sorted(starts):
+        stop = data.find(b"\n", first)
+        out.append(data[first:] if stop < 0 else data[first:stop])
+    return out
+
+
 def parse_facts(data: bytes) -> dict[int, Facts]:
     """Facts by seq of the summaries in ledger bytes; lines that fail to decode are left
     to the timeline reader to report."""
     out: dict[int, Facts] = {}
-    for line in data.split(b"\n"):
-        if _NEEDLES[0] not in line and _NEEDLES[1] not in line:
-            continue
+    decode = _decoder.decode
+    for line in _fact_lines(data):
         try:
-            view = _decoder.decode(line)
+            view = decode(line)
         except (msgspec.DecodeError, ValueError):
             continue
         if view.record.type != "summary":

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import msgspec
 
-from mimolo.protocol.evidence import EvidenceView, view_decoder
+from mimolo.protocol.evidence import SummaryView
 from mimolo.timeline.models import TimelineSummary, to_epoch
 
 logger = logging.getLogger(__name__)
@@ -34,14 +34,24 @@ class ReadWarning(msgspec.Struct, frozen=True):
         return f"{self.path}:{self.line}: {self.reason}"
 
 
-_decoder = view_decoder()
+class _LineView(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """A ledger line as derivation reads it: ``EvidenceView`` without the fields it never
+    uses (``received_at``, labels), which msgspec then skips instead of parsing."""
+
+    seq: int
+    plugin_id: str
+    instance_id: str
+    record: SummaryView
+
+
+_decoder = msgspec.json.Decoder(_LineView)
 
 
 def _epoch(value: datetime) -> float:
     return value.timestamp() if value.tzinfo is not None else to_epoch(value)
 
 
-def _summary(view: EvidenceView, names: dict[str, str]) -> TimelineSummary:
+def _summary(view: _LineView, names: dict[str, str]) -> TimelineSummary:
     """The compact summary of a view; raises ValueError for a reversed window.
 
     Repeated strings (ids, modes) are shared through ``names``: a year of summaries then
@@ -109,14 +119,39 @@ def parse_lines(
     decode = _decoder.decode
     append = out.append
     names: dict[str, str] = {}
+    name = names.setdefault
+    summary = TimelineSummary
     lineno = first_line - 1
-    for line in lines:
+    for line in lines:  # the hot loop: ``_summary`` inlined for aware windows
         lineno += 1
         try:
             view = decode(line)
-            if view.record.type == "summary":
-                append(_summary(view, names))
-                continue
+            rec = view.record
+            if rec.type == "summary":
+                data_ = rec.data
+                window = data_.window
+                if window is None or window.start.tzinfo is None or window.end.tzinfo is None:
+                    append(_summary(view, names))
+                    continue
+                start, end = window.start.timestamp(), window.end.timestamp()
+                if end >= start:
+                    client_id = data_.client_id
+                    if client_id is not None:
+                        client_id = name(client_id, client_id)
+                    signal = data_.activity_signal
+                    append(
+                        summary(
+                            name(view.instance_id, view.instance_id),
+                            name(view.plugin_id, view.plugin_id),
+                            start,
+                            end,
+                            "passive" if signal is None else signal.mode,
+                            None if signal is None else signal.keep_alive,
+                            client_id,
+                            view.seq,
+                        )
+                    )
+                    continue
         except (msgspec.DecodeError, ValueError):
             pass
         if line.strip():
