@@ -58,6 +58,20 @@ class _Compiled(msgspec.Struct, frozen=True):
     path: re.Pattern[str] | None
     mode: str | None
 
+    @property
+    def reads_facts(self) -> bool:
+        return self.application is not None or self.title is not None or self.path is not None
+
+    def matches_ids(self, f: SummaryFacts) -> bool:
+        """Whether the fields other than facts (mode, instance, plugin, client) match."""
+        if self.mode is not None and f.mode != self.mode:
+            return False
+        if self.instance_id is not None and not self.instance_id.match(f.instance_id):
+            return False
+        if self.plugin_id is not None and not self.plugin_id.match(f.plugin_id):
+            return False
+        return self.client_id is None or bool(self.client_id.match(f.client_id or ""))
+
     def matches(self, f: SummaryFacts) -> bool:
         if self.mode is not None and f.mode != self.mode:
             return False
@@ -183,6 +197,13 @@ class Classifier:
         assignment, rule_id = first_match(self.compiled, summary_facts(s, client, f))
         key: object = (rule_id or DEFAULT_CATCH) if self.by_rule else group_key(assignment)
         return (key, assignment.client_id, rule_id)
+
+    def facts_matter(self, s: TimelineSummary) -> bool:
+        """Whether a rule reading facts could match summaries like ``s``: without one,
+        facts change nothing (a fact rule never matches a summary without facts)."""
+        client = s.client_id or self.client_of.get(s.instance_id)
+        ids = summary_facts(s, client)
+        return any(r.reads_facts and r.matches_ids(ids) for r in self.compiled.rules)
 
 
 def rule_catch(
