@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import msgspec
 from hypothesis import given, settings
@@ -15,11 +16,15 @@ from hypothesis import strategies as st
 from mimolo.dataroot import DataRoot, write_atomic
 from mimolo.protocol.review import Adjustment, AdjustmentKind, Assignment, Rule, RuleMatch
 from mimolo.timeline import DayCache, TimelinePolicy
+from mimolo.timeline.facts import FactsCache, parse_facts, read_with_facts
+from mimolo.timeline.reader import read_file
 from mimolo.timeline.review import ReviewInputs, reviewed_timeline
 from mimolo.timeline.runs import Bounds, split_runs
 
 from ._ledger import ledger_line
 from ._review import UTC_ZONE, adj, inputs
+from .test_review_ledger import WINDOW as LEDGER_WINDOW
+from .test_review_ledger import make_root
 
 DAY0 = datetime(2026, 3, 1, tzinfo=UTC)
 NOW = DAY0 + timedelta(days=10)
@@ -116,7 +121,7 @@ def test_cached_review_equals_review_without_caches(
         ) == reviewed_timeline(root, *wider, policy, review, cache=None, now=NOW)
 
 
-def test_repeated_views_reuse_kept_runs_and_changed_files_are_read_again(tmp_path: object) -> None:
+def test_repeated_views_reuse_kept_runs_and_changed_files_are_read_again(tmp_path: Path) -> None:
     root = DataRoot.resolve(str(tmp_path)).ensure()
     items: list[Line] = []
     for day in range(DAYS):
@@ -158,7 +163,7 @@ def test_runs_split_only_where_nothing_reaches_across() -> None:
     assert split_runs([empty, empty]) == []
 
 
-def test_open_day_is_never_kept(tmp_path: object) -> None:
+def test_open_day_is_never_kept(tmp_path: Path) -> None:
     root = DataRoot.resolve(str(tmp_path)).ensure()
     write(root, [(0, 600, 610, "fa", "active", True, "acme")])
     cache = DayCache()
@@ -170,3 +175,29 @@ def test_open_day_is_never_kept(tmp_path: object) -> None:
     assert len(cache.derived) == 0
     assert first == reviewed_timeline(root, *window, policy, review, cache=None, now=now)
     assert UTC_ZONE.key == "UTC"
+
+
+def test_facts_read_in_the_same_pass_as_the_evidence(tmp_path: Path) -> None:
+    root = make_root(str(tmp_path))
+    path = root.evidence_file(LEDGER_WINDOW[0].date())
+    summaries, warnings, facts = read_with_facts(path)
+    assert (summaries, warnings) == read_file(path)
+    assert facts == parse_facts(path.read_bytes()) and len(facts) == 3
+    rules = (
+        Rule(
+            rule_id="mail",
+            match=RuleMatch(title=r"invoice \d+"),
+            assign=Assignment(client_id="admin"),
+        ),
+        Rule(
+            rule_id="plans", match=RuleMatch(path="site/*.dwg"), assign=Assignment(client_id="acme")
+        ),
+    )
+    review = inputs(rules=rules)
+    policy = TimelinePolicy(cooldown_s=0)
+    one_pass = reviewed_timeline(root, *LEDGER_WINDOW, policy, review, cache=None, now=NOW)
+    cached = reviewed_timeline(
+        root, *LEDGER_WINDOW, policy, review, cache=DayCache(), facts_cache=FactsCache(), now=NOW
+    )
+    assert one_pass == cached
+    assert {s.client_id for s in one_pass.segments} >= {"admin", "acme"}

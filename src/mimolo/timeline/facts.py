@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import msgspec
 
 from mimolo.dataroot import DataRoot
+from mimolo.protocol.evidence import SummaryDataView, SummaryView
 from mimolo.timeline.identity import FileIdentity, file_identity
-from mimolo.timeline.reader import evidence_days
+from mimolo.timeline.models import TimelineSummary
+from mimolo.timeline.reader import LineView, ReadWarning, evidence_days, read_file
 
 
 class Facts(msgspec.Struct, frozen=True, gc=False):
@@ -63,11 +66,27 @@ class _Line(msgspec.Struct, frozen=True, gc=False):
     record: _Summary
 
 
+class _FactData(SummaryDataView, frozen=True, gc=False):
+    applications: list[_App] = []
+    path_samples: list[_Path] = []
+
+
+class _FactRecord(SummaryView, frozen=True, gc=False):
+    data: _FactData = _FactData()
+
+
+class _FactLine(LineView, frozen=True, gc=False, kw_only=True):
+    """What the timeline reader decodes plus the facts: one pass reads both."""
+
+    record: _FactRecord
+
+
 _decoder = msgspec.json.Decoder(_Line)
+_line_decoder = msgspec.json.Decoder(_FactLine)
 _NEEDLES = (b'"applications"', b'"path_samples"')
 
 
-def facts_of(data: _Data) -> Facts | None:
+def facts_of(data: _Data | _FactData) -> Facts | None:
     """The facts of one summary's data, or ``None`` when it reports none."""
     application = executable = title = None
     if data.applications:
@@ -159,6 +178,39 @@ class FactsCache:
 DEFAULT_FACTS = FactsCache()
 
 
+def read_with_facts(
+    path: Path,
+) -> tuple[list[TimelineSummary], list[ReadWarning], dict[int, Facts]]:
+    """``read_file`` and ``parse_facts`` of one ledger file in one pass over its lines."""
+    facts: dict[int, Facts] = {}
+
+    def take(view: LineView) -> None:
+        data = cast(_FactLine, view).record.data
+        if data.applications or data.path_samples:
+            got = facts_of(data)
+            if got is not None:
+                facts[view.seq] = got
+
+    summaries, warnings = read_file(path, decoder=_line_decoder, take=take)
+    return summaries, warnings, facts
+
+
+def read_evidence_and_facts(
+    root: DataRoot, start: datetime, end: datetime
+) -> tuple[list[TimelineSummary], list[ReadWarning], dict[int, Facts]]:
+    """Every summary of the ledger days around ``[start, end]`` (unfiltered: derivation
+    clips to the window), their warnings and their facts, each file read once."""
+    summaries: list[TimelineSummary] = []
+    warnings: list[ReadWarning] = []
+    facts: dict[int, Facts] = {}
+    for day in evidence_days(start.astimezone(UTC), end.astimezone(UTC)):
+        got, warned, found = read_with_facts(root.evidence_file(day))
+        summaries.extend(got)
+        warnings.extend(warned)
+        facts.update(found)
+    return summaries, warnings, facts
+
+
 def read_facts(
     root: DataRoot, start: datetime, end: datetime, *, cache: FactsCache | None = DEFAULT_FACTS
 ) -> dict[int, Facts]:
@@ -176,4 +228,13 @@ def read_facts(
     return out
 
 
-__all__ = ["DEFAULT_FACTS", "Facts", "FactsCache", "facts_of", "parse_facts", "read_facts"]
+__all__ = [
+    "DEFAULT_FACTS",
+    "Facts",
+    "FactsCache",
+    "facts_of",
+    "parse_facts",
+    "read_evidence_and_facts",
+    "read_facts",
+    "read_with_facts",
+]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -34,7 +35,7 @@ class ReadWarning(msgspec.Struct, frozen=True):
         return f"{self.path}:{self.line}: {self.reason}"
 
 
-class _LineView(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+class LineView(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """A ledger line as derivation reads it: ``EvidenceView`` without the fields it never
     uses (``received_at``, labels), which msgspec then skips instead of parsing."""
 
@@ -44,14 +45,18 @@ class _LineView(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     record: SummaryView
 
 
-_decoder = msgspec.json.Decoder(_LineView)
+_decoder = msgspec.json.Decoder(LineView)
+
+Take = Callable[[LineView], None]
+"""Called with the view of each summary line read (a reader that wants more of a line
+decodes into a ``LineView`` subclass with its own decoder)."""
 
 
 def _epoch(value: datetime) -> float:
     return value.timestamp() if value.tzinfo is not None else to_epoch(value)
 
 
-def _summary(view: _LineView, names: dict[str, str]) -> TimelineSummary:
+def _summary(view: LineView, names: dict[str, str]) -> TimelineSummary:
     """The compact summary of a view; raises ValueError for a reversed window.
 
     Repeated strings (ids, modes) are shared through ``names``: a year of summaries then
@@ -93,9 +98,11 @@ def _decode_one(
     out: list[TimelineSummary],
     warnings: list[ReadWarning],
     names: dict[str, str],
+    decoder: msgspec.json.Decoder[Any] = _decoder,
+    take: Take | None = None,
 ) -> None:
     try:
-        view = _decoder.decode(line)
+        view = decoder.decode(line)
     except (msgspec.DecodeError, ValueError) as exc:
         warnings.append(ReadWarning(path, lineno, f"invalid line: {exc}"))
         return
@@ -106,17 +113,28 @@ def _decode_one(
         out.append(_summary(view, names))
     except ValueError as exc:
         warnings.append(ReadWarning(path, lineno, f"invalid summary: {exc}"))
+        return
+    if take is not None:
+        take(view)
 
 
 def parse_lines(
-    data: bytes, path: str, first_line: int = 1
+    data: bytes,
+    path: str,
+    first_line: int = 1,
+    *,
+    decoder: msgspec.json.Decoder[Any] = _decoder,
+    take: Take | None = None,
 ) -> tuple[list[TimelineSummary], list[ReadWarning]]:
-    """Decode newline-separated ledger lines; bad lines become warnings, good ones survive."""
+    """Decode newline-separated ledger lines; bad lines become warnings, good ones survive.
+
+    ``decoder`` (into a ``LineView`` subclass) and ``take`` let one pass read more of
+    each line than derivation needs (facts for rules)."""
     out: list[TimelineSummary] = []
     warnings: list[ReadWarning] = []
     lines = data.split(b"\n")
     torn = lines.pop() if lines else b""
-    decode = _decoder.decode
+    decode = decoder.decode
     append = out.append
     names: dict[str, str] = {}
     name = names.setdefault
@@ -132,6 +150,8 @@ def parse_lines(
                 window = data_.window
                 if window is None or window.start.tzinfo is None or window.end.tzinfo is None:
                     append(_summary(view, names))
+                    if take is not None:
+                        take(view)
                     continue
                 start, end = window.start.timestamp(), window.end.timestamp()
                 if end >= start:
@@ -151,11 +171,13 @@ def parse_lines(
                             view.seq,
                         )
                     )
+                    if take is not None:
+                        take(view)
                     continue
         except (msgspec.DecodeError, ValueError):
             pass
         if line.strip():
-            _decode_one(line, path, lineno, out, warnings, names)
+            _decode_one(line, path, lineno, out, warnings, names, decoder, take)
     if torn.strip():
         lineno = first_line + len(lines)
         try:
@@ -163,11 +185,13 @@ def parse_lines(
         except (msgspec.DecodeError, ValueError):
             warnings.append(ReadWarning(path, lineno, "torn line (no newline at end of file)"))
         else:
-            _decode_one(torn, path, lineno, out, warnings, names)
+            _decode_one(torn, path, lineno, out, warnings, names, decoder, take)
     return out, warnings
 
 
-def read_file(path: Path) -> tuple[list[TimelineSummary], list[ReadWarning]]:
+def read_file(
+    path: Path, *, decoder: msgspec.json.Decoder[Any] = _decoder, take: Take | None = None
+) -> tuple[list[TimelineSummary], list[ReadWarning]]:
     """Every usable summary of one ledger file (missing file: nothing, no warning)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -182,12 +206,12 @@ def read_file(path: Path) -> tuple[list[TimelineSummary], list[ReadWarning]]:
             buf = pending + chunk
             cut = buf.rfind(b"\n") + 1
             pending = buf[cut:]
-            got, warn = parse_lines(buf[:cut], str(path), line_no)
+            got, warn = parse_lines(buf[:cut], str(path), line_no, decoder=decoder, take=take)
             line_no += buf.count(b"\n", 0, cut)
             out.extend(got)
             warnings.extend(warn)
         if pending:
-            got, warn = parse_lines(pending, str(path), line_no)
+            got, warn = parse_lines(pending, str(path), line_no, decoder=decoder, take=take)
             out.extend(got)
             warnings.extend(warn)
     return out, warnings
@@ -211,7 +235,9 @@ def overlapping(
 
 
 __all__ = [
+    "LineView",
     "ReadWarning",
+    "Take",
     "evidence_days",
     "overlapping",
     "parse_lines",

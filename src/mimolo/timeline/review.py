@@ -27,7 +27,7 @@ from mimolo.timeline.adjust import Lock, apply_adjustments, effective, usable
 from mimolo.timeline.base import base_pieces, cached_base
 from mimolo.timeline.cache import DayCache
 from mimolo.timeline.collector import collector_paused
-from mimolo.timeline.facts import DEFAULT_FACTS, Facts, FactsCache, read_facts
+from mimolo.timeline.facts import DEFAULT_FACTS, Facts, FactsCache, read_evidence_and_facts
 from mimolo.timeline.models import (
     UNASSIGNED,
     TimelinePolicy,
@@ -357,8 +357,12 @@ def _read_and_review(
             now=now,
         )
         return _review(base, start, end, policy, inputs, client_id, project, read_warnings)
-    summaries, warnings = read_evidence(root, start, end, cache=cache, now=now)
-    facts = read_facts(root, start, end, cache=facts_cache) if inputs.compiled.needs_facts else None
+    facts: dict[int, Facts] | None = None
+    if inputs.compiled.needs_facts:
+        check_window(start, end)
+        summaries, warnings, facts = read_evidence_and_facts(root, start, end)
+    else:
+        summaries, warnings = read_evidence(root, start, end, cache=None, now=now)
     return review_summaries(
         summaries,
         start,
