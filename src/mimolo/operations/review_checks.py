@@ -29,6 +29,7 @@ from mimolo.protocol.review import (
     Assignment,
     InvoiceEntry,
     ReviewSettings,
+    configured_rate,
 )
 from mimolo.slugs import is_slug
 
@@ -243,17 +244,6 @@ def check_revoke(
     return target
 
 
-def invoice_rate(settings: ReviewSettings, client_id: str, project: str | None) -> str | None:
-    """The hourly rate: the project's, else the client's, else ``default_rate``."""
-    billing = settings.clients.get(client_id)
-    if billing is not None:
-        if project is not None and project in billing.projects:
-            return billing.projects[project]
-        if billing.rate is not None:
-            return billing.rate
-    return settings.default_rate
-
-
 def check_invoice(
     *,
     client_id: str,
@@ -273,7 +263,7 @@ def check_invoice(
         raise InvoiceInvalid(f"unknown client {client_id!r}", field="client_id")
     try:
         check_assignment(Assignment(client_id=client_id, project=project), "")
-        rate = rate if rate is not None else invoice_rate(settings, client_id, project)
+        rate = rate if rate is not None else configured_rate(settings, client_id, project)
         check_rate(rate, "rate")
         billing = settings.clients.get(client_id)
         currency = currency or (billing.currency if billing else None) or settings.currency
@@ -348,7 +338,6 @@ __all__ = [
     "check_revoke",
     "check_unbilled",
     "check_void",
-    "invoice_rate",
     "known_clients",
     "locked",
     "locking_invoice",

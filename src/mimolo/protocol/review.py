@@ -157,6 +157,20 @@ class ReviewSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, f
     invoice_number_format: str = "{year}-{seq:04d}"
 
 
+def configured_rate(
+    settings: ReviewSettings, client_id: str | None, project: str | None
+) -> str | None:
+    """The hourly rate the settings give: the project's, else the client's, else
+    ``default_rate`` (decimal strings; None when none is set)."""
+    billing = settings.clients.get(client_id) if client_id else None
+    if billing is not None:
+        if project is not None and project in billing.projects:
+            return billing.projects[project]
+        if billing.rate is not None:
+            return billing.rate
+    return settings.default_rate
+
+
 __all__ = [
     "ActivityModeMatch",
     "Adjustment",
@@ -170,4 +184,5 @@ __all__ = [
     "RoundingMode",
     "Rule",
     "RuleMatch",
+    "configured_rate",
 ]

@@ -14,7 +14,7 @@ from decimal import Decimal
 import msgspec
 
 from mimolo.errors import InvoiceInvalid, ReportError
-from mimolo.protocol.review import ReviewSettings
+from mimolo.protocol.review import ReviewSettings, configured_rate
 from mimolo.reports.params import check_currency, parse_rate
 
 
@@ -25,19 +25,6 @@ class Billing(msgspec.Struct, frozen=True, kw_only=True):
     currency: str
     bill_to: str
     seller: str
-
-
-def configured_rate(
-    settings: ReviewSettings, client_id: str | None, project: str | None
-) -> str | None:
-    """The project's rate, else the client's, else the default (decimal strings)."""
-    billing = settings.clients.get(client_id) if client_id else None
-    if billing is not None:
-        if project is not None and project in billing.projects:
-            return billing.projects[project]
-        if billing.rate is not None:
-            return billing.rate
-    return settings.default_rate
 
 
 def resolve_billing(
@@ -100,7 +87,6 @@ def check_client(client_id: str | None, known: set[str], per_client: Mapping[str
 __all__ = [
     "Billing",
     "check_client",
-    "configured_rate",
     "known_clients",
     "require_rate",
     "resolve_billing",
