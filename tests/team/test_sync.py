@@ -134,3 +134,54 @@ def test_a_role_for_another_host_is_refused_before_anything_travels(
         Shipper(a.root, b.conninfo).run_pass()
     assert caught.value.code == "team_host_unknown"
     assert _count(team_db, a.host_id) == (0, 0, 0)
+
+
+def test_a_seq_is_stored_once_whatever_time_a_rewritten_ledger_gives_it(
+    team_db: str, tmp_path: Path
+) -> None:
+    """(host_id, seq, received_at) is the key (the partition key must be in it): the
+    shipper itself keeps one row per seq, and flags the other bytes."""
+    host = make_host(tmp_path, "ws1", team_db)
+    host.write(40)
+    early = Shipper(host.root, host.conninfo, batch_size=25)
+    assert early.ship_batch(after_seq=10).lines == 25  # stored 11..35, not acknowledged
+    early.close()
+    day = sorted(host.root.evidence_dir.glob("*/*.evidence.jsonl"))[0]
+    data = day.read_bytes()
+    stamp = b'"received_at":"2026-03-30T08:20:00Z"'  # seq 20's time, moved a second on
+    assert data.count(stamp) == 1
+    day.write_bytes(data.replace(stamp, b'"received_at":"2026-03-30T08:20:01Z"'))
+    shipper = Shipper(host.root, host.conninfo, batch_size=25)  # a fresh read of the files
+    result = shipper.run_pass()
+    shipper.close()
+    assert result.caught_up and result.acked_seq == 40
+    assert _count(team_db, host.host_id) == (40, 40, 40)
+    assert _breaks(team_db, host.host_id) == [(20, "edited")]  # the bytes, not the seq's row
+    with psycopg.connect(team_db) as conn:
+        days = conn.execute(
+            "SELECT sum(records), max(max_seq) FROM mimolo.host_days WHERE host_id = %s",
+            (host.host_id,),
+        ).fetchone()
+    assert days == (40, 40)
+
+
+def test_a_batch_that_repeats_a_seq_keeps_its_first_row(team_db: str, tmp_path: Path) -> None:
+    host = make_host(tmp_path, "ws1", team_db)
+    host.write(12)
+    day = sorted(host.root.evidence_dir.glob("*/*.evidence.jsonl"))[0]
+    lines = day.read_bytes().split(b"\n")
+    again = lines[4].replace(b'"received_at":"2026-03-30T08:05:00Z"',
+                             b'"received_at":"2026-03-30T08:05:30Z"')  # fmt: skip
+    assert again != lines[4]
+    day.write_bytes(b"\n".join([*lines[:5], again, *lines[5:]]))
+    shipper = Shipper(host.root, host.conninfo)
+    result = shipper.run_pass()
+    shipper.close()
+    assert _count(team_db, host.host_id) == (12, 12, 12)
+    assert result.records == 12
+    assert (5, "out_of_order") in _breaks(team_db, host.host_id)
+    with psycopg.connect(team_db) as conn:
+        kept = conn.execute(
+            "SELECT line FROM mimolo.records WHERE host_id = %s AND seq = 5", (host.host_id,)
+        ).fetchall()
+    assert kept == [(lines[4].decode(),)]

@@ -15,8 +15,6 @@ reads plain columns; a line that is not a usable summary leaves them NULL.
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -27,7 +25,6 @@ from mimolo.timeline.models import TimelineSummary
 from mimolo.timeline.reader import parse_lines
 
 BREAK_KINDS = ("edited", "unlinked", "gap", "out_of_order", "unchained", "unreadable", "rewritten")
-_JSONB_SUSPECT = re.compile(rb"\\u(?:0000|[dD][89abAB])")  # \u0000 or a surrogate escape
 
 
 class _Wire(msgspec.Struct, gc=False):
@@ -39,11 +36,13 @@ class _Wire(msgspec.Struct, gc=False):
     plugin_id: str
     instance_id: str
     instance_label: str
-    record: msgspec.Raw
+    record: msgspec.Raw  # present (a line without it is unreadable), not stored apart
 
 
 class Row(NamedTuple):
-    """One ``mimolo.records`` row, in the staging table's column order."""
+    """One ``mimolo.records`` row, in the staging table's column order. Its ``record``
+    (jsonb) is left NULL: the line holds the summary byte for byte, and parsing it twice
+    more on the way in cost the store a third of its throughput (docs/team.md)."""
 
     host_id: str
     seq: int
@@ -52,7 +51,6 @@ class Row(NamedTuple):
     plugin_id: str
     instance_id: str
     instance_label: str
-    record: str | None
     line: str
     prev: str | None
     hash: str | None
@@ -102,34 +100,6 @@ def start_tip(last_seq: int, last_hash: str | None) -> Tip:
     return Tip(last_seq, last_hash)
 
 
-def _strings_ok(value: Any) -> bool:
-    if isinstance(value, str):
-        if "\x00" in value:
-            return False
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
-    if isinstance(value, dict):
-        return all(_strings_ok(k) and _strings_ok(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_strings_ok(v) for v in value)
-    return True
-
-
-def jsonb_text(raw: bytes) -> str | None:
-    """The summary as text for a jsonb column, or None when jsonb cannot hold it
-    (``\\u0000``, an unpaired surrogate): the line keeps it either way."""
-    if _JSONB_SUSPECT.search(raw) is not None:
-        try:
-            if not _strings_ok(json.loads(raw)):
-                return None
-        except ValueError:
-            return None
-    return raw.decode("utf-8")
-
-
 def summaries_of(lines: list[bytes]) -> list[TimelineSummary | None]:
     """Each line's summary as the local reader decodes it, or None where it yields none."""
     got, warnings = parse_lines(b"\n".join(lines) + b"\n", "batch")
@@ -150,7 +120,7 @@ def _row(head: tuple[Any, ...], summary: TimelineSummary | None) -> Row:
 
 def check_batch(host_id: str, lines: list[bytes], tip: Tip) -> Checked:
     """Rows and breaks for ``lines`` (each without its newline) following ``tip``."""
-    heads: list[tuple[Any, ...]] = []  # a row's columns up to hash
+    heads: list[tuple[Any, ...]] = []  # a row's columns up to its hash
     good: list[bytes] = []
     breaks: list[Break] = []
     seq, expected = tip
@@ -193,8 +163,7 @@ def check_batch(host_id: str, lines: list[bytes], tip: Tip) -> Checked:
         heads.append(
             (
                 host_id, wire.seq, wire.id, wire.received_at, wire.plugin_id,
-                wire.instance_id, wire.instance_label, jsonb_text(bytes(wire.record)),
-                text, prev, hashed,
+                wire.instance_id, wire.instance_label, text, prev, hashed,
             )
         )  # fmt: skip
         good.append(line)
@@ -223,7 +192,6 @@ __all__ = [
     "Row",
     "Tip",
     "check_batch",
-    "jsonb_text",
     "months_of",
     "start_tip",
     "summaries_of",

@@ -76,15 +76,20 @@ class HostChainRow(msgspec.Struct, frozen=True, kw_only=True):
     breaks: list[str]
 
 
+# A record's summary as jsonb, for the rare record without columns (version 1 stored
+# `record`; later ones leave it to the line).
+_DOC = "coalesce(r.record, mimolo.record_doc(r.line))"
+_CLIENT = (
+    f"CASE WHEN r.span_start IS NULL THEN {_DOC} #>> '{{data,client_id}}' ELSE r.client_id END"
+)
+
 # Filters on a record: its time (month partitions pruned on received_at), host, person,
 # client (the shipper's column; the summary's own for a record without columns).
-_FILTERS = """
+_FILTERS = f"""
 r.received_at >= %(lo)s AND r.received_at < %(hi)s
 AND (%(host_id)s::text IS NULL OR r.host_id = %(host_id)s)
 AND (%(person)s::text IS NULL OR h.person = %(person)s)
-AND (%(client_id)s::text IS NULL OR coalesce(
-        CASE WHEN r.span_start IS NULL THEN r.record #>> '{data,client_id}' ELSE r.client_id END,
-        %(client_id)s) = %(client_id)s)
+AND (%(client_id)s::text IS NULL OR coalesce({_CLIENT}, %(client_id)s) = %(client_id)s)
 """
 
 # Constant fragments joined at import; every value is a bound parameter. The host-days'
@@ -110,25 +115,24 @@ SELECT h.host_id, h.host_name, h.person, r.seq, r.line
 FROM mimolo.records r JOIN mimolo.hosts h ON h.host_id = r.host_id
 WHERE {_FILTERS}
 AND (%(instance_id)s::text IS NULL OR r.instance_id = %(instance_id)s)
-AND (NOT %(active_only)s OR coalesce(
-        r.mode, r.record #>> '{{data,activity_signal,mode}}') = 'active')
+AND (NOT %(active_only)s OR CASE WHEN r.span_start IS NULL
+        THEN {_DOC} #>> '{{data,activity_signal,mode}}' ELSE r.mode END = 'active')
 ORDER BY h.host_name, h.host_id, r.seq
 LIMIT %(limit)s
 """  # noqa: S608
 
 HOSTS_SQL = "SELECT host_id, host_name, person FROM mimolo.hosts ORDER BY host_name, host_id"
 
-CLIENTS_SQL = """
+CLIENTS_SQL = f"""
 SELECT client FROM (
-    SELECT CASE WHEN r.span_start IS NULL THEN r.record #>> '{data,client_id}'
-                ELSE r.client_id END AS client
+    SELECT {_CLIENT} AS client
     FROM mimolo.records r
     WHERE r.received_at >= %(lo)s AND r.received_at < %(hi)s
 ) c
 WHERE client IS NOT NULL
 GROUP BY client
 ORDER BY client
-"""
+"""  # noqa: S608
 
 CHAINS_SQL = """
 SELECT h.host_id, h.host_name, h.person,

@@ -20,7 +20,6 @@ from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 import psycopg
-from psycopg import sql
 
 from mimolo.dataroot import DataRoot
 from mimolo.errors import TeamStoreError
@@ -28,8 +27,6 @@ from mimolo.evidence.layout import load_public_key
 from mimolo.operations.host_key import host_public_key_path
 from mimolo.protocol.chain import key_id, signature_ok
 from mimolo.team.arrival import (
-    ROW_COLUMNS,
-    Break,
     Checked,
     Row,
     Tip,
@@ -37,6 +34,7 @@ from mimolo.team.arrival import (
     months_of,
     start_tip,
 )
+from mimolo.team.batch_sql import STAGING_DDL, insert_rows
 from mimolo.team.connect import Conn, as_team_error, connect
 from mimolo.team.local_files import (
     LedgerReader,
@@ -51,16 +49,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 5000
 SCHEMA_NEEDED = 2  # the summary columns (0002)
-_STAGING = "mimolo_staging"
-_COLS = sql.SQL(", ").join(sql.Identifier(c) for c in ROW_COLUMNS)
-_COPY = sql.SQL("COPY pg_temp.mimolo_staging ({}) FROM STDIN").format(_COLS)
-_INSERT = sql.SQL(
-    "INSERT INTO mimolo.records ({0}) SELECT {0} FROM pg_temp.mimolo_staging ON CONFLICT DO NOTHING"
-).format(_COLS)
-_BREAK = (
-    "INSERT INTO mimolo.chain_breaks (host_id, seq, kind, detail, expected, found, line)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
-)
 
 
 class Acknowledged(NamedTuple):
@@ -148,10 +136,7 @@ class Shipper:
                     f"host {self.host_id}: register it with `mimolo team add-host`",
                     code="team_host_unknown",
                 )
-            conn.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS mimolo_staging"
-                " (LIKE mimolo.records INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-            )
+            conn.execute(STAGING_DDL)
             conn.execute(
                 "INSERT INTO mimolo.sync_state (host_id) VALUES (%s) ON CONFLICT DO NOTHING",
                 (self.host_id,),
@@ -199,10 +184,11 @@ class Shipper:
             self._months.add((year, month))
 
     def _stored_hash(self, conn: Conn, seq: int) -> str | None:
-        row = conn.execute(
-            "SELECT hash FROM mimolo.records WHERE host_id = %s AND seq = %s LIMIT 1",
-            (self.host_id, seq),
-        ).fetchone()
+        with conn.transaction():  # its own: the batch's transaction must be the outermost
+            row = conn.execute(
+                "SELECT hash FROM mimolo.records WHERE host_id = %s AND seq = %s LIMIT 1",
+                (self.host_id, seq),
+            ).fetchone()
         return row[0] if row else None
 
     def ship_batch(self, *, after_seq: int | None = None) -> BatchResult:
@@ -223,35 +209,29 @@ class Shipper:
             checked = check_batch(self.host_id, lines, tip)
             self._ensure_months(conn, checked.rows)
             with conn.transaction():
-                stored = self._store(conn, checked, acked, start)
+                done = self._store(conn, checked, acked, start)
         except (psycopg.Error, OSError) as exc:
             raise self._fail(exc) from exc
-        if stored is None:  # another shipper of this host moved on since this was read
+        if done is None:  # another shipper of this host moved on since this was read
             self._reader.forget()
             return BatchResult(0, 0, 0, -1)
         tip_seq = max(acked.seq, checked.tip.seq)
-        return BatchResult(len(lines), stored, len(checked.breaks), tip_seq)
+        return BatchResult(len(lines), done[0], done[1], tip_seq)
 
-    def _store(self, conn: Conn, checked: Checked, acked: Acknowledged, start: int) -> int | None:
-        """Store a checked batch under the host's ``sync_state`` row lock; None (nothing
-        stored) when the acknowledged seq is no longer the one the batch was read after."""
+    def _store(
+        self, conn: Conn, checked: Checked, acked: Acknowledged, start: int
+    ) -> tuple[int, int] | None:
+        """Store a checked batch under the host's ``sync_state`` row lock: rows new to the
+        store and breaks flagged; None (nothing stored) when the acknowledged seq is no
+        longer the one the batch was read after."""
         locked = conn.execute(
             "SELECT last_seq FROM mimolo.sync_state WHERE host_id = %s FOR UPDATE",
             (self.host_id,),
         ).fetchone()
         if locked is None or locked[0] != acked.seq:
             return None
-        breaks = list(checked.breaks)
         with conn.cursor() as cur:
-            with cur.copy(_COPY) as copy:
-                for row in checked.rows:
-                    copy.write_row(row)
-            if checked.rows and min(r.seq for r in checked.rows) <= acked.seq:
-                breaks.extend(self._drop_replayed(cur))
-            cur.execute(_INSERT)
-            stored = max(cur.rowcount, 0)
-            if breaks:
-                cur.executemany(_BREAK, [(self.host_id, *b) for b in breaks])
+            stored, breaks = insert_rows(cur, self.host_id, checked.rows, checked.breaks)
         tip = checked.tip
         forward = tip.seq >= acked.seq and start == acked.seq
         conn.execute(
@@ -265,21 +245,7 @@ class Shipper:
                 checked.last_received_at, self.host_id,
             ),
         )  # fmt: skip
-        return stored
-
-    def _drop_replayed(self, cur: psycopg.Cursor[Any]) -> list[Break]:
-        """Staged rows whose seq the store holds already (whatever their time): removed
-        from the batch; those whose bytes differ are flagged ``rewritten``."""
-        cur.execute(
-            "DELETE FROM pg_temp.mimolo_staging s USING mimolo.records r"
-            " WHERE r.host_id = s.host_id AND r.seq = s.seq"
-            " RETURNING s.seq, r.hash, s.hash"
-        )
-        return [
-            Break(seq, "rewritten", "the store holds another record at this seq", stored, sent)
-            for seq, stored, sent in cur.fetchall()
-            if stored != sent
-        ]
+        return stored, breaks
 
     # ---- checkpoints and review files ---------------------------------------------------
 

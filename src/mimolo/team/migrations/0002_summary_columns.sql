@@ -3,7 +3,9 @@
 -- host-day count kept by a trigger (so the team view checks its cache without a scan).
 -- Existing rows are backfilled from their `record` where that is certain to give what
 -- the local reader gives; the others keep NULL columns and the team view decodes their
--- `line`, as it does for any record that is not a usable summary.
+-- `line`, as it does for any record that is not a usable summary. From this version on
+-- the shipper leaves `record` NULL (the line holds the summary): mimolo.record_doc(line)
+-- gives it as jsonb when a query wants it.
 
 -- The summary's span in POSIX seconds (its window, or its timestamp twice), its activity
 -- mode ('active' or 'passive'), keep_alive and client_id: mimolo.timeline's
@@ -54,6 +56,18 @@ GROUP BY 1, 2;
 GRANT SELECT ON mimolo.host_days TO mimolo_reader;
 ALTER TABLE mimolo.host_days ENABLE ROW LEVEL SECURITY;
 CREATE POLICY reader_all ON mimolo.host_days FOR SELECT TO mimolo_reader USING (true);
+
+-- A stored line's summary as jsonb, computed when asked (NULL when jsonb cannot hold it:
+-- \u0000, an unpaired surrogate escape).
+CREATE FUNCTION mimolo.record_doc(line text) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN line::jsonb -> 'record';
+EXCEPTION WHEN invalid_text_representation OR untranslatable_character THEN
+    RETURN NULL;
+END
+$$;
+GRANT EXECUTE ON FUNCTION mimolo.record_doc(text) TO mimolo_reader, mimolo_writer;
 
 -- The backfill. A time counts only in the strict RFC 3339 form both PostgreSQL and the
 -- local reader parse to the same instant (microseconds at most, an explicit offset);
