@@ -41,9 +41,31 @@ async def _templates(request: Request) -> list[ops_data.TemplateInfo]:
         return []
 
 
+async def sync_context(request: Request) -> dict[str, Any]:
+    """``sync``: ``get_status``'s team store shipper (``{"enabled": false}`` without a
+    ``[sync]`` section, or while Operations does not answer)."""
+    state = control_state(request)
+    if state.ops.available:
+        try:
+            sync = (await state.ops.request("get_status")).get("sync")
+        except IpcError as exc:
+            log.info("get_status failed: %s", exc)
+        else:
+            if isinstance(sync, dict):
+                return {"sync": sync}
+    return {"sync": {"enabled": False}}
+
+
+async def sync_fragment(request: Request) -> Response:
+    """``GET /fragments/sync``: the team sync line alone, polled by the dashboard."""
+    return render(request, "_sync.html", "dashboard", **await sync_context(request))
+
+
 async def dashboard(request: Request) -> Response:
     """``GET /``: cards, start/stop all, add an instance from a template."""
-    context = await _cards_context(request) | await capture_context(request)
+    context = (
+        await _cards_context(request) | await capture_context(request) | await sync_context(request)
+    )
     return render(
         request, "dashboard.html", "dashboard", templates=await _templates(request), **context
     )
@@ -80,6 +102,7 @@ async def monitors(request: Request) -> Response:
 routes = [
     Route("/", dashboard),
     Route("/fragments/cards", cards_fragment),
+    Route("/fragments/sync", sync_fragment),
     Route("/api/status", status),
     Route("/api/monitors/{action}", monitors, methods=["POST"]),
 ]
