@@ -1,21 +1,25 @@
 """The ``[sync]`` service inside a real ``mimolo ops``: agents' summaries reach the team
-store, and ``get_status`` / ``mimolo status`` show how far the store is behind."""
+store, and ``get_status``, ``mimolo status`` and Control's dashboard show how far the store
+is behind (or why it cannot be reached)."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from typing import Any
 
 import psycopg
 
-from control._live import EXAMPLE_CONFIG, running_ops, short_data_root, wait_for
-from mimolo.dataroot import ENV_DATA_DIR
+from control._live import EXAMPLE_CONFIG, live_control, running_ops, short_data_root, wait_for
+from mimolo.dataroot import ENV_DATA_DIR, DataRoot
 from mimolo.ipc.client import request_sync
 from mimolo.operations.host_key import host_public_key_path, load_or_create_host_key
 from mimolo.team.admin import HostKeyFile, add_host
 from mimolo.team.connect import connect
+
+_SHOWN_SEQ = re.compile(r'data-field="sync-acked">(\d+)<')
 
 
 def test_operations_ships_its_ledger_and_reports_the_lag(team_db: str) -> None:
@@ -51,3 +55,43 @@ def test_operations_ships_its_ledger_and_reports_the_lag(team_db: str) -> None:
                 capture_output=True, env=env, timeout=60, check=True,
             )  # fmt: skip
             assert b"team sync" in shown.stdout, ops.console()
+            with live_control(root) as control, control.client() as client:
+                wait_for(lambda: control.ops.available, "Control to reach Operations", timeout=60)
+                page = client.get("/")
+                assert page.status_code == 200 and 'id="sync"' in page.text
+                fragment = client.get("/fragments/sync").text
+                match = _SHOWN_SEQ.search(fragment)
+                assert match is not None and int(match.group(1)) >= 3, fragment
+                assert "Team sync" in fragment and f"user={role}" in fragment
+                assert 'data-field="sync-error"' not in fragment
+
+
+def _status_sync(root: DataRoot) -> dict[str, Any]:
+    return request_sync(root.socket_path, "get_status")["sync"]  # type: ignore[no-any-return]
+
+
+def test_the_dashboard_says_why_the_store_cannot_be_reached() -> None:
+    with short_data_root() as root:
+        load_or_create_host_key(root)
+        gone = f"{root.root}/no-such-socket-dir"
+        config = EXAMPLE_CONFIG + (
+            f'\n[sync]\nconninfo = "host={gone} dbname=mimolo user=nobody"\ninterval_s = 1.0\n'
+        )
+        with running_ops(root, config), live_control(root) as control, control.client() as c:
+            wait_for(lambda: _status_sync(root)["failures"] >= 1, "a failed pass", timeout=90)
+            assert _status_sync(root)["state"] == "backing_off"
+            wait_for(lambda: control.ops.available, "Control to reach Operations", timeout=60)
+            fragment = c.get("/fragments/sync").text
+            assert 'data-sync-state="backing_off"' in fragment
+            assert 'data-field="sync-error"><strong>team_unreachable</strong>' in fragment
+            assert "next attempt" in fragment
+
+
+def test_without_a_sync_section_the_dashboard_shows_no_sync_line() -> None:
+    with short_data_root() as root, running_ops(root), live_control(root) as control:
+        wait_for(lambda: control.ops.available, "Control to reach Operations", timeout=60)
+        assert _status_sync(root) == {"enabled": False}
+        with control.client() as client:
+            assert client.get("/fragments/sync").text.strip() == ""
+            page = client.get("/").text
+            assert 'id="sync"' not in page and "Team sync" not in page
