@@ -131,11 +131,19 @@ def add_reader(conn: Conn, role: str) -> str:
 
 
 def list_hosts(conn: Conn) -> list[HostRow]:
-    rows = conn.execute(
-        "SELECT h.host_id, h.host_name, h.person, coalesce(w.role_name, '')"
-        " FROM mimolo.hosts h LEFT JOIN mimolo.host_writers w USING (host_id)"
-        " ORDER BY h.host_name, h.host_id"
-    ).fetchall()
+    """The registered machines and their writer roles (a store without the schema says
+    so with its code, as every other command does)."""
+    try:
+        require_current(conn)
+        rows = conn.execute(
+            "SELECT h.host_id, h.host_name, h.person, coalesce(w.role_name, '')"
+            " FROM mimolo.hosts h LEFT JOIN mimolo.host_writers w USING (host_id)"
+            " ORDER BY h.host_name, h.host_id"
+        ).fetchall()
+    except TeamStoreError:
+        raise
+    except Exception as exc:
+        raise as_team_error(exc) from exc
     return [HostRow(*row) for row in rows]
 
 
