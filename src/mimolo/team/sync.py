@@ -148,6 +148,13 @@ class Shipper:
         self._conn = conn
         return conn
 
+    def backend_pid(self) -> int:
+        """The store's server process for this shipper's session (for diagnostics)."""
+        try:
+            return self._connection().info.backend_pid
+        except (psycopg.Error, OSError) as exc:
+            raise self._fail(exc) from exc
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
