@@ -48,7 +48,7 @@ class DayCache:
         self.misses = 0
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
-        self.derived: DerivedCache[object] = DerivedCache()
+        self.derived: DerivedCache[object] = DerivedCache(max_weight=max_summaries)
         """What the review derived from these closed days (keyed by their identities)."""
 
     def __len__(self) -> int:

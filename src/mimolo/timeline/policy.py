@@ -10,7 +10,9 @@ timeline must work whatever state Operations' config is in.
 from __future__ import annotations
 
 import math
+import threading
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -24,17 +26,36 @@ from mimolo.timeline.review_io import read_adjustments, read_invoices
 from mimolo.timeline.rules import compile_rules
 from mimolo.timeline.zones import resolve_zone
 
+_PARSED: dict[Path, tuple[bytes, AgentConfig, tuple[str, ...]]] = {}
+_PARSED_LOCK = threading.Lock()
+
 
 def _read_config(data_root: DataRoot, warnings: list[str]) -> AgentConfig:
+    """The config, parsed again only when the file's bytes changed (a view under 200
+    rules spent most of its time in the TOML parser); callers must not mutate it."""
     path = data_root.config_path
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return lenient_config({})[0]
+    except OSError as exc:
+        warnings.append(f"{path}: not used for the timeline policy ({exc})")
+        return lenient_config({})[0]
+    with _PARSED_LOCK:
+        kept = _PARSED.get(path)
+    if kept is not None and kept[0] == data:
+        warnings.extend(kept[2])
+        return kept[1]
+    found: list[str] = []
     raw: dict[str, Any] = {}
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        pass
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        warnings.append(f"{path}: not used for the timeline policy ({exc})")
+        raw = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        found.append(f"{path}: not used for the timeline policy ({exc})")
     config, _ = lenient_config(raw)  # read-only: what does not convert is just not used
+    with _PARSED_LOCK:
+        _PARSED[path] = (data, config, tuple(found))
+    warnings.extend(found)
     return config
 
 
