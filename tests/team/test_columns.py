@@ -111,9 +111,7 @@ def test_the_backfill_fills_exactly_what_the_local_reader_decodes(
             )
         conn.commit()
         assert [m.version for m in apply_migrations(conn)] == [2]
-        rows = conn.execute(
-            f"SELECT seq, {COLUMNS} FROM mimolo.records ORDER BY seq"
-        ).fetchall()
+        rows = conn.execute(f"SELECT seq, {COLUMNS} FROM mimolo.records ORDER BY seq").fetchall()
         days = conn.execute(
             "SELECT host_id, day, records, max_seq FROM mimolo.host_days"
         ).fetchall()
@@ -154,9 +152,7 @@ def test_the_shipper_writes_the_columns_of_every_record(team_db: str, tmp_path: 
     shipper.run_pass()  # nothing new: nothing counted twice
     shipper.close()
     with psycopg.connect(team_db) as conn:
-        rows = conn.execute(
-            f"SELECT line, {COLUMNS} FROM mimolo.records ORDER BY seq"
-        ).fetchall()
+        rows = conn.execute(f"SELECT line, {COLUMNS} FROM mimolo.records ORDER BY seq").fetchall()
         days = conn.execute(
             "SELECT day, records, max_seq FROM mimolo.host_days WHERE host_id = %s ORDER BY day",
             (host.host_id,),
@@ -185,3 +181,25 @@ def test_the_shipper_refuses_a_store_of_version_one(pg_cluster: PgCluster, tmp_p
         Shipper(host.root, host.conninfo).run_pass()
     assert caught.value.code == "team_schema_missing"
     assert "init-db" in caught.value.message
+
+
+def test_record_is_left_to_the_line_and_record_doc_reads_it(team_db: str, tmp_path: Path) -> None:
+    host = make_host(tmp_path, "ws1", team_db)
+    host.write(5)
+    shipper = Shipper(host.root, host.conninfo)
+    shipper.run_pass()
+    shipper.close()
+    with psycopg.connect(team_db) as conn:
+        rows = conn.execute(
+            "SELECT record, mimolo.record_doc(line), line FROM mimolo.records ORDER BY seq"
+        ).fetchall()
+        nul = _line(1, _record(client_id="a\x00b"))  # json: "a\\u0000b"
+        odd = conn.execute(
+            "SELECT mimolo.record_doc(%s), mimolo.record_doc('not json'), mimolo.record_doc(%s)",
+            (nul, _line(2, _record(client_id="ok"))),
+        ).fetchone()
+    assert len(rows) == 5
+    for record, doc, line in rows:
+        assert record is None and doc == json.loads(line)["record"]
+    assert odd is not None and odd[0] is None and odd[1] is None
+    assert odd[2]["data"]["client_id"] == "ok"
