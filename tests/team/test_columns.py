@@ -181,6 +181,13 @@ def test_the_shipper_refuses_a_store_of_version_one(pg_cluster: PgCluster, tmp_p
         Shipper(host.root, host.conninfo).run_pass()
     assert caught.value.code == "team_schema_missing"
     assert "init-db" in caught.value.message
+    reader = TeamReader(conninfo)
+    try:
+        with pytest.raises(TeamStoreError) as read:
+            reader.summaries(AT, AT + timedelta(days=1))
+    finally:
+        reader.close()
+    assert read.value.code == "team_schema_missing" and "init-db" in read.value.message
 
 
 def test_record_is_left_to_the_line_and_record_doc_reads_it(team_db: str, tmp_path: Path) -> None:
