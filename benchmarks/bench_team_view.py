@@ -12,6 +12,7 @@ the store, none is fetched). Target < 1 s.
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -71,7 +72,9 @@ def _host(base: Path, n: int, admin: str, desktop: bool) -> int:
 
 
 def run(ctx: BenchContext) -> list[Figure]:
-    from tests.team.pg import private_cluster  # the tests' private cluster recipe
+    # the tests' private cluster recipe (tests/team/pg.py), loaded by name: the tests are
+    # no package of their own
+    private_cluster = importlib.import_module("tests.team.pg").private_cluster
 
     desktop = not ctx.quick
     with private_cluster() as cluster:
