@@ -65,3 +65,15 @@ def test_unreadable_file_gives_defaults_and_a_warning(tmp_path: Path, text: str 
 def test_odd_cooldown_values_fall_back(tmp_path: Path, value: str) -> None:
     policy, _ = policy_from_config(root_with(tmp_path, f"[settings]\ncooldown_s = {value}\n"))
     assert policy.cooldown_s == 600.0
+
+
+def test_a_same_size_rewrite_in_place_is_read_again(tmp_path: Path) -> None:
+    root = root_with(tmp_path, CONFIG)
+    assert policy_from_config(root)[0].cooldown_s == 300.0
+    assert policy_from_config(root)[0].cooldown_s == 300.0  # unchanged bytes: parsed once
+    root.config_path.write_text(CONFIG.replace("300.0", "420.0"))  # same size, same inode
+    assert policy_from_config(root)[0].cooldown_s == 420.0
+    root.config_path.write_text("[settings\nbroken")
+    for _ in range(2):  # the warning comes with every read of the same broken bytes
+        policy, warnings = policy_from_config(root)
+        assert policy.cooldown_s == 600.0 and len(warnings) == 1
