@@ -80,7 +80,15 @@ def test_hosts_sync_concurrently_into_one_store(team_db: str, tmp_path: Path, ho
     with psycopg.connect(team_db) as conn:
         assert conn.execute("SELECT count(*) FROM mimolo.chain_breaks").fetchone() == (0,)
         total = conn.execute("SELECT count(*) FROM mimolo.records").fetchone()
+        kept = conn.execute(  # the trigger's per host-day counts, under concurrent writers
+            "SELECT host_id, day, records, max_seq FROM mimolo.host_days ORDER BY 1, 2"
+        ).fetchall()
+        counted = conn.execute(
+            "SELECT host_id, (received_at AT TIME ZONE 'UTC')::date AS day, count(*), max(seq)"
+            " FROM mimolo.records GROUP BY 1, 2 ORDER BY 1, 2"
+        ).fetchall()
     assert total == (sum(shipped),)
+    assert kept == counted and len(kept) >= hosts
 
 
 def test_a_week_offline_then_catch_up(team_db: str, tmp_path: Path) -> None:
