@@ -99,6 +99,17 @@ def test_filter_choices_name_hosts_people_and_clients(team: Team, source: TeamSo
     assert source.reader.clients(day(-1), day(7)) == sorted(DEMO_CLIENTS)
 
 
+def test_offered_clients_count_back_from_the_stores_newest_day(team: Team) -> None:
+    """Years after the records (a paused team, an old store), their clients are offered."""
+    later = TeamSource(TeamReader(team.reader), now=lambda: day(0) + timedelta(days=3 * 365))
+    try:
+        newest = later.newest_day()
+        assert newest is not None and day(0).date() <= newest <= day(7).date()
+        assert later.choices().clients == sorted(DEMO_CLIENTS)
+    finally:
+        later.close()
+
+
 def test_evidence_shows_each_hosts_stored_lines_as_written(team: Team, source: TeamSource) -> None:
     start, end = day(2), day(3)
     page = source.read_evidence(start, end, limit=100_000)

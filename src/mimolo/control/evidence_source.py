@@ -8,6 +8,7 @@ A source never writes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import date, datetime
 from typing import Protocol
@@ -100,6 +101,15 @@ class HostChain(msgspec.Struct, frozen=True, kw_only=True):
         return "broken" if self.breaks else "verified"
 
 
+def newest_evidence_day(root: DataRoot) -> date | None:
+    """The newest day with a ledger file (from the file names: nothing is read)."""
+    days: list[date] = []
+    for path in root.evidence_dir.glob("[0-9][0-9][0-9][0-9]/*.evidence.jsonl"):
+        with contextlib.suppress(ValueError):
+            days.append(datetime.strptime(path.name[:8], "%Y%m%d").date())
+    return max(days, default=None)
+
+
 class EvidenceSource(Protocol):
     """What the Timeline, Evidence and Reports views read through."""
 
@@ -137,6 +147,10 @@ class EvidenceSource(Protocol):
     ) -> EvidencePage: ...
 
     def choices(self) -> FilterChoices: ...
+
+    def newest_day(self) -> date | None:
+        """The newest UTC day with records (None when there are none)."""
+        ...
 
     def day_chain(self, day: date) -> DayChain | None:
         """The local chain status of a day (``None`` for a team source)."""
@@ -197,6 +211,9 @@ class LocalSource:
     def choices(self) -> FilterChoices:
         return FilterChoices()
 
+    def newest_day(self) -> date | None:
+        return newest_evidence_day(self.root)
+
     def day_chain(self, day: date) -> DayChain | None:
         return day_chain(self.root, day)
 
@@ -215,5 +232,6 @@ __all__ = [
     "HostChain",
     "LocalSource",
     "ViewFilters",
+    "newest_evidence_day",
     "parse_filters",
 ]

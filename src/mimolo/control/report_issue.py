@@ -11,8 +11,7 @@ record) and then prints the issued entry's locked figures (the reports pipeline'
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, Final
 
 import msgspec
@@ -22,7 +21,6 @@ from mimolo.control.report_jobs import ReportJob
 from mimolo.control.report_runner import ReportRequest, prepare_local, run_issued_report_job
 from mimolo.control.review_data import review_config
 from mimolo.control.review_view import known_clients, known_projects
-from mimolo.dataroot import DataRoot
 from mimolo.reports.prepare import load_settings
 from mimolo.reports.window import day_window
 from mimolo.slugs import is_slug
@@ -39,20 +37,11 @@ class ReportChoices(msgspec.Struct, frozen=True, kw_only=True):
     zone: str
 
 
-def newest_evidence_day(root: DataRoot) -> date | None:
-    """The newest day with a ledger file (from the file names: nothing is read)."""
-    days: list[date] = []
-    for path in root.evidence_dir.glob("[0-9][0-9][0-9][0-9]/*.evidence.jsonl"):
-        with contextlib.suppress(ValueError):
-            days.append(datetime.strptime(path.name[:8], "%Y%m%d").date())
-    return max(days, default=None)
-
-
 def _recent_choices(state: ControlState) -> ReportChoices:
     """Clients and projects of this machine's config and of the year of evidence up to
     its newest day (so a pause of months still offers the clients worked for)."""
     config = review_config(state.data_root)
-    newest = newest_evidence_day(state.data_root)
+    newest = state.evidence.newest_day()
     evidence: list[str] = []
     if newest is not None:
         end = datetime.combine(newest + timedelta(days=1), time(), UTC)
@@ -66,9 +55,11 @@ def _recent_choices(state: ControlState) -> ReportChoices:
 
 
 def _team_choices(state: ControlState) -> ReportChoices:
-    """The team store's clients: its filter's, and those of the last year's evidence."""
-    now = datetime.now(UTC)
-    recent = state.evidence.load_timeline(now - EVIDENCE_LOOKBACK, now + timedelta(days=1))
+    """The team store's clients: its filter's, and those of the year of evidence up to
+    the store's newest day."""
+    newest = state.evidence.newest_day() or datetime.now(UTC).date()
+    end = datetime.combine(newest + timedelta(days=1), time(), UTC)
+    recent = state.evidence.load_timeline(end - EVIDENCE_LOOKBACK, end)
     clients = set(state.evidence.choices().clients) | set(recent.timeline.per_client)
     return ReportChoices(clients=sorted(c for c in clients if is_slug(c)), projects=[], zone="UTC")
 
@@ -109,6 +100,5 @@ __all__ = [
     "EVIDENCE_LOOKBACK",
     "ReportChoices",
     "issue_invoice",
-    "newest_evidence_day",
     "report_choices",
 ]

@@ -156,7 +156,9 @@ class TeamSource:
             if cached is not None and self._clock() - cached[0] < CHOICES_TTL_S:
                 return cached[1]
         hosts = self.reader.hosts()
-        today = self._now().astimezone(UTC).date()
+        # counted back from the store's newest day, not from today: a team that paused
+        # for months (or a store of old records) still offers the clients it worked for
+        today = self.reader.newest_day() or self._now().astimezone(UTC).date()
         lo = datetime.combine(today - timedelta(days=CLIENT_DAYS), datetime.min.time(), UTC)
         hi = datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC)
         made = FilterChoices(
@@ -167,6 +169,9 @@ class TeamSource:
         with self._lock:
             self._choices = (self._clock(), made)
         return made
+
+    def newest_day(self) -> date | None:
+        return self.reader.newest_day()
 
     def day_chain(self, day: date) -> DayChain | None:
         return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -122,6 +122,7 @@ LIMIT %(limit)s
 """  # noqa: S608
 
 HOSTS_SQL = "SELECT host_id, host_name, person FROM mimolo.hosts ORDER BY host_name, host_id"
+NEWEST_DAY_SQL = "SELECT max(day) FROM mimolo.host_days"
 
 CLIENTS_SQL = f"""
 SELECT client FROM (
@@ -237,6 +238,12 @@ class TeamReader:
 
     def hosts(self) -> list[TeamHost]:
         return [_host(row) for row in self._rows(HOSTS_SQL)]
+
+    def newest_day(self) -> date | None:
+        """The newest UTC day any host has records on (None for an empty store)."""
+        rows = self._rows(NEWEST_DAY_SQL)
+        day = rows[0][0] if rows else None
+        return day if isinstance(day, date) else None
 
     def clients(self, start: datetime, end: datetime) -> list[str]:
         """The client ids the hosts' summaries name in ``[start, end)``."""
