@@ -80,7 +80,8 @@ class ReviewedTimeline(msgspec.Struct, frozen=True, kw_only=True):
     """Counted segments (sorted by start), the time taken out, totals in local days.
 
     ``per_client`` keys are client ids or ``unassigned``; ``per_project`` maps a client key
-    to its projects' seconds (``""`` for time with no project).
+    to its projects' seconds (``""`` for time with no project). Segments of a repeated view
+    may share their lists with the day cache's kept pieces: treat them as read-only.
     """
 
     segments: list[ReviewedSegment]
