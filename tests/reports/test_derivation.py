@@ -94,9 +94,10 @@ def test_printed_derivation_and_lines_add_up(
     lines = invoice_lines(figures, rate)
     assert sum((line.hours for line in lines), Decimal(0)) == Decimal(figures.hours)
     assert sum((line.amount for line in lines), Decimal(0)) == Decimal(figures.amount)
-    assert [line.day.isoformat() for line in lines] == sorted(
-        d for d, s in figures.per_day.items() if s > 0
-    )
+    billed_days = sorted(d for d, s in figures.per_day.items() if s > 0)
+    if not billed_days and Decimal(figures.hours) > 0:  # rounding alone made the bill
+        billed_days = sorted(figures.per_day)[-1:]
+    assert [line.day.isoformat() for line in lines] == billed_days
 
 
 @settings(max_examples=200, deadline=None)
@@ -168,3 +169,17 @@ def test_billed_hours_without_any_day_are_refused() -> None:
     with pytest.raises(ReportError):
         invoice_lines(_figures(per_day={}), Decimal(100))
     assert invoice_lines(_figures(per_day={}, hours="0.00", amount="0.00"), Decimal(1)) == []
+
+
+def test_a_bill_made_by_rounding_alone_is_one_line_on_the_last_day() -> None:
+    """Sub-second work rounded up per invoice: hours to bill, but no day with whole time."""
+    figures = BillingFigures(
+        recorded_active_s=0.0, idle_removed_s=0.0, idle_kept_s=0.0, manual_added_s=2.0,
+        excluded_s=1.0, rounding_delta_s=59.0, billable_s=60.0, hours="0.02", rate="30",
+        currency="EUR", amount="0.60", rounding="invoice", rounding_minutes=1,
+        per_day={"2026-03-01": 0.0, "2026-03-02": 0.0},
+    )  # fmt: skip
+    lines = invoice_lines(figures, Decimal("30"))
+    assert [(line.day.isoformat(), line.hours, line.amount) for line in lines] == [
+        ("2026-03-02", Decimal("0.02"), Decimal("0.60"))
+    ]

@@ -156,6 +156,10 @@ def invoice_lines(f: BillingFigures, rate: Decimal) -> list[InvoiceLine]:
     """
     days = sorted((date.fromisoformat(d), s) for d, s in f.per_day.items() if s > 0)
     total_hours, total_amount = Decimal(f.hours), Decimal(f.amount)
+    if not days and (total_hours or total_amount):
+        # rounding alone made the bill (sub-second work rounded up per invoice): one line,
+        # on the last day the figures list
+        days = sorted((date.fromisoformat(d), s) for d, s in f.per_day.items())[-1:]
     if not days:
         if total_hours == 0 and total_amount == 0:
             return []
