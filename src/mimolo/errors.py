@@ -802,13 +802,12 @@ CODES: Final[Mapping[str, ErrorCode]] = {
 
 __all__ = [
     "CODES",
+    "AdjustmentInvalid",
+    "AdjustmentUnknown",
     "AllowlistHashMismatch",
     "AllowlistInvalid",
     "AllowlistRollback",
-    "AdjustmentInvalid",
-    "AdjustmentUnknown",
     "AlreadyRunning",
-    "BackupError",
     "ArchiveBomb",
     "ArchiveDiskFull",
     "ArchiveDuplicateEntry",
@@ -818,6 +817,7 @@ __all__ = [
     "ArchiveTooLarge",
     "ArchiveUnexpectedEntry",
     "ArtifactError",
+    "BackupError",
     "CaptureTimeout",
     "CaptureUnavailable",
     "ConfigError",
