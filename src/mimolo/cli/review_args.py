@@ -3,7 +3,6 @@ without Operations (lenient), times given in the configured zone, assignment opt
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,7 +14,8 @@ import click
 
 from mimolo.dataroot import DataRoot
 from mimolo.errors import ConfigError
-from mimolo.protocol.config_schema import AgentConfig, lenient_config
+from mimolo.protocol.config_schema import AgentConfig
+from mimolo.timeline.policy import read_config as read_lenient_config
 from mimolo.timeline.zones import local_day_bounds, resolve_zone, week_start, zone_name
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -38,21 +38,13 @@ class ReadConfig:
 def read_config(data_dir: Path | None) -> ReadConfig:
     """The config file, read leniently (a reader never fails on Operations' config)."""
     root = DataRoot.resolve(data_dir)
-    warnings: list[str] = []
-    raw: dict[str, Any] = {}
-    try:
-        raw = tomllib.loads(root.config_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        pass
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        warnings.append(f"{root.config_path}: not used ({exc})")
-    config, more = lenient_config(raw)
+    config, warnings = read_lenient_config(root)
     try:
         zone = resolve_zone(config.settings.timezone)
     except ConfigError as exc:
         warnings.append(f"settings.{exc.message}; using the system's zone")
         zone = resolve_zone("")
-    return ReadConfig(root, config, zone, warnings + more)
+    return ReadConfig(root, config, zone, warnings)
 
 
 def parse_time(value: str, zone: ZoneInfo, *, end: bool = False, param: str = "") -> datetime:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +17,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from mimolo.backoff import backoff_delay
 from mimolo.dataroot import DataRoot
 from mimolo.errors import TeamStoreError
-from mimolo.protocol.config_schema import SyncSettings, lenient_config
+from mimolo.protocol.config_schema import SyncSettings
 from mimolo.team.service import BACKOFF_INITIAL_S, BACKOFF_MAX_S, describe_target
 from mimolo.team.sync import BatchResult, PassResult, Shipper
+from mimolo.timeline.policy import read_config
 
 
 def configured_sync(root: DataRoot) -> SyncSettings | None:
     """The ``[sync]`` section of this data root's config, when it has a usable one."""
-    try:
-        raw = tomllib.loads(root.config_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
-    return lenient_config(raw)[0].sync
+    return read_config(root)[0].sync
 
 
 def _pass(shipper: Shipper, console: Console, *, quiet: bool) -> PassResult:

@@ -4,7 +4,6 @@ the next allowlist version with your key and send it to Operations (``set_allowl
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from mimolo.packages.keyfiles import read_private_key
 from mimolo.packages.payload import check_payload
 from mimolo.packages.policy import TrustMode
 from mimolo.packages.signing import read_package
-from mimolo.protocol.config_schema import lenient_config
+from mimolo.timeline.policy import read_config
 
 console = Console(highlight=False)
 
@@ -108,11 +107,7 @@ def revoke(
 
 
 def _setting_mode(root: DataRoot) -> TrustMode:
-    try:
-        raw = tomllib.loads(root.config_path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return "release"
-    config, _ = lenient_config(raw)
+    config, _ = read_config(root)
     return "developer" if config.settings.developer_mode else "release"
 
 

@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import logging
 import threading
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from mimolo.dataroot import DataRoot
 from mimolo.errors import ConfigError
-from mimolo.protocol.config_schema import AgentConfig, lenient_config
+from mimolo.protocol.config_schema import AgentConfig
 from mimolo.protocol.review import Adjustment, InvoiceEntry, ReviewSettings
 from mimolo.timeline import TimelinePolicy, policy_from_config
 from mimolo.timeline.identity import FileIdentity, file_identity
+from mimolo.timeline.policy import read_config
 from mimolo.timeline.review import ReviewInputs, reviewed_timeline
 from mimolo.timeline.review_io import (
     adjustments_path,
@@ -78,14 +78,8 @@ class ReviewConfig:
 
 
 def _read_config(root: DataRoot, warnings: list[str]) -> AgentConfig:
-    raw: dict[str, Any] = {}
-    try:
-        raw = tomllib.loads(root.config_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        pass
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        warnings.append(f"{root.config_path}: not used ({exc})")
-    config, _ = lenient_config(raw)
+    config, found = read_config(root)
+    warnings.extend(w for w in found if w not in warnings)
     return config
 
 

@@ -8,7 +8,6 @@ written; an issued invoice is reproduced from its journal entry (``mimolo.report
 
 from __future__ import annotations
 
-import tomllib
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,7 +16,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from mimolo.dataroot import DataRoot
-from mimolo.protocol.config_schema import AgentConfig, lenient_config
+from mimolo.protocol.config_schema import AgentConfig
 from mimolo.protocol.review import BillingFigures
 from mimolo.reports.billing_settings import (
     Billing,
@@ -29,7 +28,7 @@ from mimolo.reports.billing_settings import (
 from mimolo.reports.model import LockNote, ReportReview, ReportSegment
 from mimolo.timeline.billing import billing_figures, combine
 from mimolo.timeline.models import UNASSIGNED, TimelinePolicy
-from mimolo.timeline.policy import policy_from_config
+from mimolo.timeline.policy import policy_from_config, read_config
 from mimolo.timeline.query import cache_for
 from mimolo.timeline.review import ReviewInputs, reviewed_timeline
 from mimolo.timeline.review_io import read_adjustments, read_invoices
@@ -75,22 +74,14 @@ class Loaded(msgspec.Struct, frozen=True, kw_only=True):
 
 def load_settings(root: DataRoot, cooldown_s: float | None = None) -> Loaded:
     """The config (leniently: what does not convert is named, not fatal) and its zone."""
-    warnings: list[str] = []
-    raw: dict[str, Any] = {}
-    try:
-        raw = tomllib.loads(root.config_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        pass
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        warnings.append(f"{root.config_path}: not used ({exc})")
-    config, config_warnings = lenient_config(raw)
+    config, config_warnings = read_config(root)
     policy, policy_warnings = policy_from_config(root, cooldown_s=cooldown_s)
     zone = resolve_zone(config.settings.timezone)
     return Loaded(
         config=config,
         policy=policy,
         zone=zone,
-        warnings=[*warnings, *config_warnings, *policy_warnings],
+        warnings=[*config_warnings, *(w for w in policy_warnings if w not in config_warnings)],
     )
 
 

@@ -26,35 +26,47 @@ from mimolo.timeline.review_io import read_adjustments, read_invoices
 from mimolo.timeline.rules import compile_rules
 from mimolo.timeline.zones import resolve_zone
 
-_PARSED: dict[Path, tuple[bytes, AgentConfig, tuple[str, ...]]] = {}
+_PARSED: dict[Path, tuple[bytes, AgentConfig, tuple[str, ...], tuple[str, ...]]] = {}
 _PARSED_LOCK = threading.Lock()
 
 
-def _read_config(data_root: DataRoot, warnings: list[str]) -> AgentConfig:
-    """The config, parsed again only when the file's bytes changed (a view under 200
-    rules spent most of its time in the TOML parser); callers must not mutate it."""
-    path = data_root.config_path
+def _parsed(path: Path) -> tuple[AgentConfig, tuple[str, ...], tuple[str, ...]]:
+    """The config at ``path`` with the warnings of reading it and of converting it, parsed
+    again only when the file's bytes changed (a view under 200 rules spent most of its time
+    in the TOML parser); callers must not mutate it."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return lenient_config({})[0]
+        return lenient_config({})[0], (), ()
     except OSError as exc:
-        warnings.append(f"{path}: not used for the timeline policy ({exc})")
-        return lenient_config({})[0]
+        return lenient_config({})[0], (f"{path}: not used ({exc})",), ()
     with _PARSED_LOCK:
         kept = _PARSED.get(path)
     if kept is not None and kept[0] == data:
-        warnings.extend(kept[2])
-        return kept[1]
-    found: list[str] = []
+        return kept[1], kept[2], kept[3]
+    found: tuple[str, ...] = ()
     raw: dict[str, Any] = {}
     try:
         raw = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        found.append(f"{path}: not used for the timeline policy ({exc})")
-    config, _ = lenient_config(raw)  # read-only: what does not convert is just not used
+        found = (f"{path}: not used ({exc})",)
+    config, converted = lenient_config(raw)
     with _PARSED_LOCK:
-        _PARSED[path] = (data, config, tuple(found))
+        _PARSED[path] = (data, config, found, tuple(converted))
+    return config, found, tuple(converted)
+
+
+def read_config(data_root: DataRoot) -> tuple[AgentConfig, list[str]]:
+    """Operations' config as every reader sees it, without Operations: leniently (what does
+    not convert is named in the warnings, not fatal; a missing or unreadable file gives the
+    defaults). Callers must not mutate it."""
+    config, found, converted = _parsed(data_root.config_path)
+    return config, [*found, *converted]
+
+
+def _read_config(data_root: DataRoot, warnings: list[str]) -> AgentConfig:
+    """The config for the timeline policy (only a file that cannot be read is a warning)."""
+    config, found, _ = _parsed(data_root.config_path)
     warnings.extend(found)
     return config
 
@@ -113,4 +125,4 @@ def review_inputs_from_config(
     return inputs, warnings
 
 
-__all__ = ["policy_from_config", "review_inputs_from_config"]
+__all__ = ["policy_from_config", "read_config", "review_inputs_from_config"]
