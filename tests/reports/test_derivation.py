@@ -183,3 +183,27 @@ def test_a_bill_made_by_rounding_alone_is_one_line_on_the_last_day() -> None:
     assert [(line.day.isoformat(), line.hours, line.amount) for line in lines] == [
         ("2026-03-02", Decimal("0.02"), Decimal("0.60"))
     ]
+
+
+def test_time_that_was_all_excluded_bills_nothing_even_rounded_per_invoice() -> None:
+    """Terms rounded to whole seconds one by one (1.5 s recorded, 2.5 s excluded) must
+    not leave a second that per-invoice rounding then bills as a minute."""
+
+    def gone(seconds: float, source: SegmentSource) -> ReviewedSegment:
+        return ReviewedSegment(
+            start=BASE, end=BASE + timedelta(seconds=seconds), duration_s=seconds,
+            instances=["x"], client_ids=["acme"], summary_count=1, client_id="acme",
+            source=source, removed="excluded",
+        )  # fmt: skip
+
+    timeline = ReviewedTimeline(
+        segments=[], per_day=[], per_client={}, per_project={}, timezone="UTC",
+        removed=[gone(1.0, "evidence"), gone(1.0, "manual"), gone(0.5, "evidence")],
+    )  # fmt: skip
+    figures = billing_figures(
+        timeline, client_id="acme", project=None, start=BASE, end=END, rate=Decimal("30"),
+        currency="EUR", rounding="invoice", rounding_minutes=1,
+    )  # fmt: skip
+    check_figures(figures)
+    assert (figures.billable_s, figures.hours, figures.amount) == (0.0, "0.00", "0.00")
+    assert invoice_lines(figures, Decimal("30")) == []

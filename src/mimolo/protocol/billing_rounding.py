@@ -62,7 +62,10 @@ def apply_rounding(
         per_day = {d: float(round_up(s, unit)) for d, s in day_exact.items()}
         billable = float(sum(per_day.values()))
     elif rounding == "invoice":
-        billable = float(round_up(pre, unit)) if pre > 0 else pre
+        # up from the counted entries themselves, not from the whole-second terms: terms
+        # rounded one by one can leave a second where every entry was excluded
+        counted = sum(seconds for _, seconds in entries)
+        billable = float(round_up(counted, unit)) if counted > 0 else 0.0
         per_day = {d: float(round(s)) for d, s in day_exact.items()}
     else:
         billable = pre
