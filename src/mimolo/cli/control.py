@@ -12,8 +12,10 @@ import asyncio
 import logging
 import logging.handlers
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 import webbrowser
 from pathlib import Path
@@ -134,11 +136,19 @@ def _link_to_running(root: DataRoot, open_browser: bool) -> bool:
     return True
 
 
+def _ctrl_c_stops() -> None:
+    """Ctrl+C (SIGINT) stops Control from the moment its link is printed, also when the
+    shell that started it ignores SIGINT (a background job), until the server takes it."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def run_control(root: DataRoot, port: int, open_browser: bool) -> None:
     """Serve Control on 127.0.0.1 until interrupted."""
     from mimolo.control import Auth, bind_loopback, control_url, create_app, serve
     from mimolo.control.signin import Launch, remove_launch, write_launch
 
+    _ctrl_c_stops()
     auth = Auth()
     try:
         sock = bind_loopback(port)
@@ -188,6 +198,7 @@ def run_team_control(root: DataRoot, conninfo: str, port: int, open_browser: boo
     from mimolo.control import Auth, bind_loopback, control_url, create_app, serve
     from mimolo.control.team_source import TeamSource
 
+    _ctrl_c_stops()
     source = TeamSource.connect(conninfo)
     try:
         source.reader.hosts()  # fail now, with libpq's reason, rather than on the first page
