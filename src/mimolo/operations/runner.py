@@ -267,6 +267,7 @@ class Runner:
             )
             await proc.wait(min(1.0, settings.stop_grace_s))
             await proc.terminate(settings.stop_grace_s, label=label)
+            rt.end_run()  # gone before it is shown rejected: a reader never sees its pid
             rt.set_state("rejected", rt.last_error)
             return "rejected"
         await proc.send(
