@@ -11,7 +11,7 @@ record) and then prints the issued entry's locked figures (the reports pipeline'
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
 import msgspec
@@ -37,16 +37,40 @@ class ReportChoices(msgspec.Struct, frozen=True, kw_only=True):
     zone: str
 
 
+def _lookback(newest: date) -> tuple[datetime, datetime]:
+    """The year of evidence the offered clients come from, up to its newest day."""
+    end = datetime.combine(newest + timedelta(days=1), time(), UTC)
+    return end - EVIDENCE_LOOKBACK, end
+
+
+_CLIENTS_SEEN: dict[tuple[object, ...], list[str]] = {}
+
+
+def _evidence_clients(state: ControlState, newest: date) -> list[str]:
+    """The clients of this machine's recent evidence, derived again only when a ledger file
+    changed (the Reports page asks on every load; a year's timeline is not free)."""
+    files = sorted(state.data_root.evidence_dir.glob("[0-9][0-9][0-9][0-9]/*.evidence.jsonl"))
+    stats = [(p.name, p.stat()) for p in files]
+    key: tuple[object, ...] = (
+        state.data_root.root,
+        newest,
+        tuple((name, st.st_size, st.st_mtime_ns) for name, st in stats),
+    )
+    known = _CLIENTS_SEEN.get(key)
+    if known is None:
+        recent = state.evidence.load_timeline(*_lookback(newest))
+        known = [c for s in recent.timeline.segments for c in s.client_ids]
+        _CLIENTS_SEEN.clear()  # one data root per Control: keep only the newest answer
+        _CLIENTS_SEEN[key] = known
+    return known
+
+
 def _recent_choices(state: ControlState) -> ReportChoices:
     """Clients and projects of this machine's config and of the year of evidence up to
     its newest day (so a pause of months still offers the clients worked for)."""
     config = review_config(state.data_root)
     newest = state.evidence.newest_day()
-    evidence: list[str] = []
-    if newest is not None:
-        end = datetime.combine(newest + timedelta(days=1), time(), UTC)
-        recent = state.evidence.load_timeline(end - EVIDENCE_LOOKBACK, end)
-        evidence = [c for s in recent.timeline.segments for c in s.client_ids]
+    evidence = _evidence_clients(state, newest) if newest is not None else []
     return ReportChoices(
         clients=known_clients(config.settings, evidence, config.instance_clients),
         projects=known_projects(config.settings),
@@ -58,8 +82,7 @@ def _team_choices(state: ControlState) -> ReportChoices:
     """The team store's clients: its filter's, and those of the year of evidence up to
     the store's newest day."""
     newest = state.evidence.newest_day() or datetime.now(UTC).date()
-    end = datetime.combine(newest + timedelta(days=1), time(), UTC)
-    recent = state.evidence.load_timeline(end - EVIDENCE_LOOKBACK, end)
+    recent = state.evidence.load_timeline(*_lookback(newest))
     clients = set(state.evidence.choices().clients) | set(recent.timeline.per_client)
     return ReportChoices(clients=sorted(c for c in clients if is_slug(c)), projects=[], zone="UTC")
 
