@@ -42,6 +42,8 @@ class ChainWalk:
         self.wanted: set[int] = set()  # seqs that checkpoints or anchors name
         self.seen: dict[int, str] = {}  # seq -> stored hash, for the wanted seqs
         self.lines = 0  # lines of the file being walked
+        self.prev_count = 0  # lines of the file walked before it
+        self.walk_from_start = True  # False when a --from range starts after the first day
 
     def rel(self, path: Path) -> str:
         try:
@@ -375,9 +377,6 @@ class ChainWalk:
                         f"seq {seq} has hash {got[:12]}…, the checkpoint signed {cp.hash[:12]}…",
                         seq,
                     )
-
-    walk_from_start = True
-    prev_count = 0
 
 
 __all__ = ["ChainWalk"]
