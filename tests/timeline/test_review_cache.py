@@ -1,7 +1,8 @@
 """The review through the day cache (runs of days keep their categorized pieces) gives
 exactly the review without caches: work across UTC midnight, summaries written into the
-next day's file, windows cut anywhere, rules, adjustments and locks; changed files are
-read again; repeated views reuse the kept pieces."""
+next day's file, windows cut anywhere, rules, adjustments and locks, in memory and from
+the on-disk copies a new process reads; changed files are read again; repeated views
+reuse the kept pieces."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from mimolo.dataroot import DataRoot, write_atomic
 from mimolo.protocol.review import Adjustment, AdjustmentKind, Assignment, Rule, RuleMatch
 from mimolo.timeline import DayCache, TimelinePolicy
 from mimolo.timeline.facts import FactsCache, parse_facts, read_with_facts
+from mimolo.timeline.piece_store import PieceStore
 from mimolo.timeline.reader import read_file
 from mimolo.timeline.review import ReviewInputs, reviewed_timeline
 from mimolo.timeline.runs import Bounds, split_runs
@@ -119,6 +121,12 @@ def test_cached_review_equals_review_without_caches(
         assert reviewed_timeline(
             root, *wider, policy, review, cache=cache, now=NOW
         ) == reviewed_timeline(root, *wider, policy, review, cache=None, now=NOW)
+        # the kept pieces on disk: written by one process, read back by the next
+        store = Path(tmp) / "store"
+        writer = DayCache(pieces=PieceStore(store))
+        assert reviewed_timeline(root, *window, policy, review, cache=writer, now=NOW) == fresh
+        reader = DayCache(pieces=PieceStore(store))
+        assert reviewed_timeline(root, *window, policy, review, cache=reader, now=NOW) == fresh
 
 
 def test_repeated_views_reuse_kept_runs_and_changed_files_are_read_again(tmp_path: Path) -> None:

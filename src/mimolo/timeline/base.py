@@ -10,7 +10,7 @@ recomputes only adjustments, locks and totals. Both give the same pieces (tests 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import cast
@@ -19,12 +19,13 @@ from mimolo.dataroot import DataRoot
 from mimolo.timeline.cache import DayCache
 from mimolo.timeline.categorize import categorize
 from mimolo.timeline.facts import Facts, FactsCache, parse_facts
-from mimolo.timeline.identity import FileIdentity
+from mimolo.timeline.identity import FileIdentity, file_identity
 from mimolo.timeline.models import TimelinePolicy, TimelineSummary, to_epoch
+from mimolo.timeline.piece_store import PieceStore, policy_digest
 from mimolo.timeline.pieces import Piece
 from mimolo.timeline.reader import ReadWarning, evidence_days
 from mimolo.timeline.rules import Classifier, CompiledRules, GroupKey
-from mimolo.timeline.runs import Bounds, bounds_of, policy_key, split_runs
+from mimolo.timeline.runs import EMPTY, Bounds, bounds_of, policy_key, split_runs
 
 Memo = dict[tuple[object, ...], tuple[object, str | None, str | None]]
 
@@ -64,27 +65,85 @@ def base_pieces(
 
 
 class _File:
-    __slots__ = ("bounds", "identity", "path", "summaries")
+    """One ledger file of the window: its bounds always, its summaries once needed."""
+
+    __slots__ = ("bounds", "day", "identity", "path", "summaries")
 
     def __init__(
-        self, path: Path, identity: FileIdentity | None, summaries: Sequence[TimelineSummary]
+        self,
+        path: Path,
+        day: date,
+        identity: FileIdentity | None,
+        bounds: Bounds,
+        summaries: Sequence[TimelineSummary] | None,
     ) -> None:
         self.path = path
+        self.day = day
         self.identity = identity
+        self.bounds = bounds
         self.summaries = summaries
-        self.bounds: Bounds | None = None
 
 
-def _bounds(cache: DayCache, f: _File, policy: TimelinePolicy, pkey: Hashable) -> Bounds:
-    if f.identity is None:
-        return bounds_of(f.summaries, policy)
-    key = ("bounds", f.identity, pkey)
-    hit = cache.derived.get(key)
-    if hit is not None:
-        return cast(Bounds, hit)
-    got = bounds_of(f.summaries, policy)
-    cache.derived.put(key, got, 0)
-    return got
+class _Reader:
+    """The window's files through the day cache, the derived cache and the piece store."""
+
+    def __init__(
+        self, cache: DayCache, policy: TimelinePolicy, rules_key: str, today: date
+    ) -> None:
+        self.cache = cache
+        self.store: PieceStore | None = cache.pieces
+        self.policy = policy
+        self.pkey = policy_key(policy)
+        self.pname = policy_digest(self.pkey) if self.store is not None else ""
+        self.rules_key = rules_key
+        self.today = today
+        self.warnings: list[ReadWarning] = []
+
+    def file(self, path: Path, day: date) -> _File | None:
+        """The file's bounds (and warnings) without reading it when they are kept; ``None``
+        for a missing file or one with no usable summary."""
+        identity = file_identity(path) if day < self.today else None
+        if identity is not None:
+            key = ("file", identity, self.pkey)
+            hit = cast("tuple[Bounds, list[ReadWarning]] | None", self.cache.derived.get(key))
+            if hit is None and self.store is not None:
+                hit = self.store.load_digest(identity, self.pname)
+                if hit is not None:
+                    self.cache.derived.put(key, hit, 0)
+            if hit is not None:
+                self.warnings.extend(hit[1])
+                return _File(path, day, identity, hit[0], None) if hit[0] != EMPTY else None
+        got_identity, summaries, warnings = self.cache.read_identified(path, day, self.today)
+        self.warnings.extend(warnings)
+        bounds = bounds_of(summaries, self.policy)
+        if got_identity is not None:
+            self.cache.derived.put(("file", got_identity, self.pkey), (bounds, warnings), 0)
+            if self.store is not None:
+                self.store.store_digest(got_identity, self.pname, bounds, warnings)
+        if bounds == EMPTY:
+            return None
+        return _File(path, day, got_identity, bounds, summaries)
+
+    def summaries(self, f: _File) -> Sequence[TimelineSummary]:
+        if f.summaries is None:
+            identity, f.summaries, _ = self.cache.read_identified(f.path, f.day, self.today)
+            if identity != f.identity:  # changed since its bounds were read: keep nothing
+                f.identity = None
+        return f.summaries
+
+    def kept(self, identities: tuple[FileIdentity, ...]) -> list[Piece] | None:
+        key = ("base", identities, self.rules_key, self.pkey)
+        hit = cast("list[Piece] | None", self.cache.derived.get(key))
+        if hit is None and self.store is not None:
+            hit = self.store.load_run(identities, self.rules_key, self.pname)
+            if hit is not None:
+                self.cache.derived.put(key, hit, sum(len(p.members) for p in hit))
+        return hit
+
+    def keep(self, identities: tuple[FileIdentity, ...], pieces: list[Piece], weight: int) -> None:
+        self.cache.derived.put(("base", identities, self.rules_key, self.pkey), pieces, weight)
+        if self.store is not None:
+            self.store.store_run(identities, self.rules_key, self.pname, pieces)
 
 
 def _run_facts(files: list[_File], facts_cache: FactsCache | None) -> dict[int, Facts]:
@@ -106,28 +165,23 @@ def cached_base(
     end: datetime,
     policy: TimelinePolicy,
     compiled: CompiledRules,
-    rules_key: Hashable,
+    rules_key: str,
     *,
     cache: DayCache,
     facts_cache: FactsCache | None,
     now: datetime | None = None,
 ) -> tuple[list[Piece], list[ReadWarning]]:
     """``base_pieces`` of ``[start, end]`` read from the data root, run by run, closed
-    runs wholly inside the window kept in ``cache.derived``."""
+    runs wholly inside the window kept in ``cache.derived`` (and ``cache.pieces``)."""
     today: date = (now or datetime.now(UTC)).astimezone(UTC).date()
     lo, hi = to_epoch(start), to_epoch(end)
-    pkey = policy_key(policy)
+    reader = _Reader(cache, policy, rules_key, today)
     files: list[_File] = []
-    warnings: list[ReadWarning] = []
     for day in evidence_days(start.astimezone(UTC), end.astimezone(UTC)):
-        path = root.evidence_file(day)
-        identity, got, warn = cache.read_identified(path, day, today)
-        warnings.extend(warn)
-        if got:
-            f = _File(path, identity, got)
-            f.bounds = _bounds(cache, f, policy, pkey)
+        f = reader.file(root.evidence_file(day), day)
+        if f is not None:
             files.append(f)
-    bounds = [cast(Bounds, f.bounds) for f in files]
+    bounds = [f.bounds for f in files]
     memo: Memo = {}
     pieces: list[Piece] = []
     for i, j in split_runs(bounds):
@@ -136,21 +190,20 @@ def cached_base(
         run_hi = max(b.hi for b in bounds[i:j])
         if run_hi < lo or run_lo > hi:
             continue
-        identities = tuple(f.identity for f in run)
-        whole = lo <= run_lo and run_hi <= hi and None not in identities
-        key = ("base", identities, rules_key, pkey)
+        whole = lo <= run_lo and run_hi <= hi and all(f.identity is not None for f in run)
         if whole:
-            hit = cache.derived.get(key)
+            hit = reader.kept(tuple(cast(FileIdentity, f.identity) for f in run))
             if hit is not None:
-                pieces.extend(cast(list[Piece], hit))
+                pieces.extend(hit)
                 continue
-        summaries = list(itertools.chain.from_iterable(f.summaries for f in run))
+        summaries = list(itertools.chain.from_iterable(reader.summaries(f) for f in run))
         facts = _run_facts(run, facts_cache) if compiled.needs_facts else None
         made = base_pieces(summaries, policy, compiled, facts, lo, hi, memo)
-        if whole:
-            cache.derived.put(key, made, len(summaries))
+        identities = tuple(f.identity for f in run)
+        if whole and None not in identities:
+            reader.keep(cast(tuple[FileIdentity, ...], identities), made, len(summaries))
         pieces.extend(made)
-    return pieces, warnings
+    return pieces, reader.warnings
 
 
 __all__ = ["base_pieces", "cached_base"]

@@ -2,7 +2,8 @@
 
 Entries are keyed on the file's identity (path, size, mtime_ns, inode): a file that changed
 in any of those is re-read, never served stale. Today's file is always read fresh. With a
-``DiskCache`` a miss in memory tries the on-disk copy before decoding the ledger.
+``DiskCache`` a miss in memory tries the on-disk copy before decoding the ledger; with a
+``PieceStore`` the review's derived values have on-disk copies too (``base``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from mimolo.timeline.disk_cache import DiskCache
 from mimolo.timeline.identity import FileIdentity, file_identity
 from mimolo.timeline.models import TimelineSummary
+from mimolo.timeline.piece_store import PieceStore
 from mimolo.timeline.reader import ReadWarning, read_file
 from mimolo.timeline.runs import DerivedCache
 
@@ -36,12 +38,15 @@ class DayCache:
         max_summaries: int = DEFAULT_MAX_SUMMARIES,
         *,
         disk: DiskCache | None = None,
+        pieces: PieceStore | None = None,
     ) -> None:
         if max_days < 1 or max_summaries < 1:
             raise ValueError("max_days and max_summaries must be at least 1")
         self.max_days = max_days
         self.max_summaries = max_summaries
         self.disk = disk
+        self.pieces = pieces
+        """On-disk copies of ``derived``'s file bounds and closed runs' pieces."""
         self.disk_hits = 0
         self._summaries = 0
         self.hits = 0

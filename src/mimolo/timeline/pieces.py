@@ -9,11 +9,25 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from operator import attrgetter
+from typing import Protocol
 
-from mimolo.timeline.models import TimelineSummary
 from mimolo.timeline.reviewed import Removal, SegmentSource
 
 Span = tuple[float, float]
+
+
+class Member(Protocol):
+    """What a piece reads of a ledger record it holds (a ``TimelineSummary`` is one)."""
+
+    @property
+    def instance_id(self) -> str: ...
+    @property
+    def start(self) -> float: ...
+    @property
+    def end(self) -> float: ...
+    @property
+    def seq(self) -> int: ...
+
 
 _instance = attrgetter("instance_id")
 _seq = attrgetter("seq")
@@ -49,7 +63,7 @@ class Piece:
         *,
         rule_ids: tuple[str, ...] = (),
         adjustment_ids: tuple[str, ...] = (),
-        members: Sequence[TimelineSummary] = (),
+        members: Sequence[Member] = (),
         removed: Removal = "",
         locked_by: str | None = None,
     ) -> None:
@@ -114,11 +128,11 @@ class Piece:
         return (*self.adjustment_ids, adjustment_id)
 
 
-def _nearest(members: Sequence[TimelineSummary], a: float, b: float) -> list[TimelineSummary]:
+def _nearest(members: Sequence[Member], a: float, b: float) -> list[Member]:
     """The records either side of a cut that falls between them (the cooldown joined them)."""
     before = [m for m in members if m.end < a]
     after = [m for m in members if m.start > b]
-    out: list[TimelineSummary] = []
+    out: list[Member] = []
     if before:
         out.append(max(before, key=lambda m: (m.end, m.seq)))
     if after:
@@ -210,4 +224,4 @@ class PieceList:
         self.replace([], [p])
 
 
-__all__ = ["Piece", "PieceList", "Span", "subtract", "union"]
+__all__ = ["Member", "Piece", "PieceList", "Span", "subtract", "union"]

@@ -14,6 +14,7 @@ from mimolo.timeline.cache import DayCache
 from mimolo.timeline.derive import derive_timeline
 from mimolo.timeline.disk_cache import DiskCache, cache_dir
 from mimolo.timeline.models import Timeline, TimelinePolicy, TimelineSummary, to_epoch
+from mimolo.timeline.piece_store import PieceStore, store_dir
 from mimolo.timeline.reader import ReadWarning, evidence_days, read_file
 
 _start = attrgetter("start")
@@ -27,11 +28,14 @@ _ROOT_LOCK = threading.Lock()
 
 
 def cache_for(data_root: DataRoot) -> DayCache:
-    """The process-wide cache of one data root, with on-disk copies under control/cache/."""
+    """The process-wide cache of one data root, with on-disk copies of decoded days and
+    of the review's kept pieces under control/cache/."""
     with _ROOT_LOCK:
         cache = _ROOT_CACHES.get(data_root.root)
         if cache is None:
-            cache = DayCache(disk=DiskCache(cache_dir(data_root)))
+            cache = DayCache(
+                disk=DiskCache(cache_dir(data_root)), pieces=PieceStore(store_dir(data_root))
+            )
             _ROOT_CACHES[data_root.root] = cache
         return cache
 
