@@ -23,7 +23,7 @@ from mimolo.dataroot import DataRoot
 from mimolo.errors import ConfigError
 from mimolo.protocol.config_schema import AgentConfig
 from mimolo.protocol.review import Adjustment, InvoiceEntry, ReviewSettings
-from mimolo.timeline import TimelinePolicy, policy_from_config
+from mimolo.timeline import TimelinePolicy, cache_for, policy_from_config
 from mimolo.timeline.identity import FileIdentity, file_identity
 from mimolo.timeline.policy import read_config
 from mimolo.timeline.review import ReviewInputs, reviewed_timeline
@@ -136,7 +136,7 @@ def load_review(root: DataRoot, start: datetime, end: datetime, config: ReviewCo
     inputs = ReviewInputs(
         tz=config.zone, settings=config.settings, adjustments=adjustments, invoices=invoices
     )
-    timeline = reviewed_timeline(root, start, end, config.policy, inputs)
+    timeline = reviewed_timeline(root, start, end, config.policy, inputs, cache=cache_for(root))
     return ReviewData(
         config=config,
         start=start,

@@ -12,7 +12,13 @@ from datetime import datetime
 import msgspec
 
 from mimolo.dataroot import DataRoot
-from mimolo.timeline import Timeline, TimelinePolicy, policy_from_config, timeline_for
+from mimolo.timeline import (
+    Timeline,
+    TimelinePolicy,
+    cache_for,
+    policy_from_config,
+    timeline_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +50,9 @@ def load_timeline(
 ) -> TimelineResult:
     """Read and derive ``[start, end)`` under the configured policy."""
     policy, warnings = load_policy(root, group_by_client=group_by_client)
-    timeline, unread = timeline_for(root, start, end, policy, client_id=client_id)
+    timeline, unread = timeline_for(
+        root, start, end, policy, client_id=client_id, cache=cache_for(root)
+    )
     warnings.extend(str(w) for w in unread[:MAX_WARNINGS])
     return TimelineResult(timeline=timeline, warnings=warnings[:MAX_WARNINGS], policy=policy)
 

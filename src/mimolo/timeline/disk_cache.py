@@ -94,7 +94,11 @@ class DiskCache:
             if not self._directory_ready:
                 ensure_private_dir(self.directory)  # missing ancestors are made 0700 too
                 self._directory_ready = True
-            write_atomic(self._file(identity.path), _encode(identity, summaries, warnings))
+            write_atomic(
+                self._file(identity.path),
+                _encode(identity, summaries, warnings),
+                durable=False,  # a torn copy fails to decode: a miss
+            )
         except OSError as exc:
             logger.info("could not write timeline cache for %s: %s", identity.path, exc)
 

@@ -29,7 +29,7 @@ from typing import overload
 
 import msgspec
 
-from mimolo.dataroot import DataRoot, ensure_private_dir, open_private
+from mimolo.dataroot import DataRoot, ensure_private_dir, write_atomic
 from mimolo.timeline.identity import FileIdentity
 from mimolo.timeline.pieces import Member, Piece
 from mimolo.timeline.reader import ReadWarning
@@ -183,15 +183,7 @@ class PieceStore:
             if not self._ready:
                 ensure_private_dir(self.directory)
                 self._ready = True
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-            finally:
-                os.close(fd)
-            os.replace(tmp, path)
+            write_atomic(path, data, durable=False)
         except OSError as exc:
             logger.info("could not write review cache %s: %s", path, exc)
             return
