@@ -85,7 +85,7 @@ def test_a_new_process_reviews_kept_days_without_reading_the_ledger(tmp_path: Pa
     second = DayCache(pieces=PieceStore(tmp_path / "store"))  # as a new process would
     assert _review(root, second, review) == fresh  # warnings and adjustments included
     assert second.misses == 0 and second.hits == 0  # no ledger file was read at all
-    assert second.derived.hits == 0 and len(second.derived) > 0
+    assert len(second.derived) > 0  # what it read from disk is kept in memory too
 
 
 def test_other_rules_or_a_changed_file_are_never_served_from_disk(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from mimolo.timeline.pieces import Piece
 from mimolo.timeline.reader import ReadWarning, evidence_days
 from mimolo.timeline.rules import Classifier, CompiledRules, GroupKey
 from mimolo.timeline.runs import EMPTY, Bounds, bounds_of, policy_key, split_runs
+from mimolo.timeline.warm import CHUNKS_PER_WORKER, WarmJob, chunks
 
 Memo = dict[tuple[object, ...], tuple[object, str | None, str | None]]
 
@@ -99,17 +100,22 @@ class _Reader:
         self.today = today
         self.warnings: list[ReadWarning] = []
 
+    def digest(self, identity: FileIdentity) -> tuple[Bounds, list[ReadWarning]] | None:
+        """A closed file's kept bounds and warnings (memory, then disk), or ``None``."""
+        key = ("file", identity, self.pkey)
+        hit = cast("tuple[Bounds, list[ReadWarning]] | None", self.cache.derived.get(key))
+        if hit is None and self.store is not None:
+            hit = self.store.load_digest(identity, self.pname)
+            if hit is not None:
+                self.cache.derived.put(key, hit, 0)
+        return hit
+
     def file(self, path: Path, day: date) -> _File | None:
         """The file's bounds (and warnings) without reading it when they are kept; ``None``
         for a missing file or one with no usable summary."""
         identity = file_identity(path) if day < self.today else None
         if identity is not None:
-            key = ("file", identity, self.pkey)
-            hit = cast("tuple[Bounds, list[ReadWarning]] | None", self.cache.derived.get(key))
-            if hit is None and self.store is not None:
-                hit = self.store.load_digest(identity, self.pname)
-                if hit is not None:
-                    self.cache.derived.put(key, hit, 0)
+            hit = self.digest(identity)
             if hit is not None:
                 self.warnings.extend(hit[1])
                 return _File(path, day, identity, hit[0], None) if hit[0] != EMPTY else None
@@ -131,6 +137,12 @@ class _Reader:
                 f.identity = None
         return f.summaries
 
+    def is_kept(self, identities: tuple[FileIdentity, ...]) -> bool:
+        key = ("base", identities, self.rules_key, self.pkey)
+        return key in self.cache.derived or (
+            self.store is not None and self.store.has_run(identities, self.rules_key, self.pname)
+        )
+
     def kept(self, identities: tuple[FileIdentity, ...]) -> list[Piece] | None:
         key = ("base", identities, self.rules_key, self.pkey)
         hit = cast("list[Piece] | None", self.cache.derived.get(key))
@@ -144,6 +156,72 @@ class _Reader:
         self.cache.derived.put(("base", identities, self.rules_key, self.pkey), pieces, weight)
         if self.store is not None:
             self.store.store_run(identities, self.rules_key, self.pname, pieces)
+
+
+def _unread(reader: _Reader, path: Path) -> bool:
+    """A closed day's file exists and its bounds are kept nowhere."""
+    identity = file_identity(path)
+    return identity is not None and reader.digest(identity) is None
+
+
+def _unkept_days(
+    reader: _Reader, files: Sequence[_File], runs: Sequence[tuple[int, int]], lo: float, hi: float
+) -> list[date]:
+    """The days of closed runs wholly inside ``[lo, hi]`` with no kept pieces."""
+    out: list[date] = []
+    for i, j in runs:
+        run = files[i:j]
+        identities = tuple(f.identity for f in run)
+        if None in identities or not (
+            lo <= min(f.bounds.lo for f in run) and max(f.bounds.hi for f in run) <= hi
+        ):
+            continue
+        if not reader.is_kept(cast(tuple[FileIdentity, ...], identities)):
+            out.extend(f.day for f in run)
+    return out
+
+
+class _Warm:
+    """Hands unread days to the day cache's warmer, when it has one and they are many."""
+
+    def __init__(
+        self,
+        reader: _Reader,
+        root: DataRoot,
+        policy: TimelinePolicy,
+        compiled: CompiledRules,
+        now: datetime,
+    ) -> None:
+        self.reader = reader
+        self.root = root
+        self.policy = policy
+        self.compiled = compiled
+        self.now = now
+
+    def days(self, days: Sequence[date], *, decoded_copies: bool) -> None:
+        """Warm ``days`` (if many); ``decoded_copies``: workers read (and write) the day
+        cache's on-disk copies of decoded days too."""
+        warmer, store = self.reader.cache.warmer, self.reader.store
+        if warmer is None or store is None or len(days) < warmer.min_days:
+            return
+        disk = self.reader.cache.disk if decoded_copies else None
+        warmer(
+            [
+                WarmJob(
+                    root=str(self.root.root),
+                    store=str(store.directory),
+                    disk=None if disk is None else str(disk.directory),
+                    start=a,
+                    end=b,
+                    policy=self.policy,
+                    rules=self.compiled.source,
+                    default=self.compiled.default,
+                    rules_key=self.reader.rules_key,
+                    now=self.now,
+                )
+                for a, b in chunks(sorted(days), warmer.workers * CHUNKS_PER_WORKER)
+            ]
+        )
 
 
 def _run_facts(files: list[_File], facts_cache: FactsCache | None) -> dict[int, Facts]:
@@ -176,15 +254,23 @@ def cached_base(
     today: date = (now or datetime.now(UTC)).astimezone(UTC).date()
     lo, hi = to_epoch(start), to_epoch(end)
     reader = _Reader(cache, policy, rules_key, today)
+    days = evidence_days(start.astimezone(UTC), end.astimezone(UTC))
+    warm = _Warm(reader, root, policy, compiled, now or datetime.now(UTC))
+    warm.days(
+        [d for d in days if d < today and _unread(reader, root.evidence_file(d))],
+        decoded_copies=False,  # a first read: there are none to read, and writing costs
+    )
     files: list[_File] = []
-    for day in evidence_days(start.astimezone(UTC), end.astimezone(UTC)):
+    for day in days:
         f = reader.file(root.evidence_file(day), day)
         if f is not None:
             files.append(f)
     bounds = [f.bounds for f in files]
+    runs = split_runs(bounds)
+    warm.days(_unkept_days(reader, files, runs, lo, hi), decoded_copies=True)
     memo: Memo = {}
     pieces: list[Piece] = []
-    for i, j in split_runs(bounds):
+    for i, j in runs:
         run = files[i:j]
         run_lo = min(b.lo for b in bounds[i:j])
         run_hi = max(b.hi for b in bounds[i:j])

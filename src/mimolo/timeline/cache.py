@@ -15,11 +15,13 @@ from datetime import date
 from pathlib import Path
 
 from mimolo.timeline.disk_cache import DiskCache
+from mimolo.timeline.facts import Facts, FactsCache, read_with_facts
 from mimolo.timeline.identity import FileIdentity, file_identity
 from mimolo.timeline.models import TimelineSummary
 from mimolo.timeline.piece_store import PieceStore
 from mimolo.timeline.reader import ReadWarning, read_file
 from mimolo.timeline.runs import DerivedCache
+from mimolo.timeline.warm import Warmer
 
 DEFAULT_MAX_DAYS = 400
 DEFAULT_MAX_SUMMARIES = 3_000_000
@@ -39,6 +41,8 @@ class DayCache:
         *,
         disk: DiskCache | None = None,
         pieces: PieceStore | None = None,
+        warmer: Warmer | None = None,
+        facts: FactsCache | None = None,
     ) -> None:
         if max_days < 1 or max_summaries < 1:
             raise ValueError("max_days and max_summaries must be at least 1")
@@ -47,6 +51,10 @@ class DayCache:
         self.disk = disk
         self.pieces = pieces
         """On-disk copies of ``derived``'s file bounds and closed runs' pieces."""
+        self.warmer = warmer
+        """Worker processes for a first review of many days (with ``pieces`` only)."""
+        self.facts = facts
+        """Where a ledger file decoded here leaves its facts, read in the same pass."""
         self.disk_hits = 0
         self._summaries = 0
         self.hits = 0
@@ -89,13 +97,18 @@ class DayCache:
                 return before, entry[1], entry[2]
             self.misses += 1
         loaded = self.disk.load(before) if self.disk is not None else None
+        facts: dict[int, Facts] = {}
         if loaded is not None:
             self.disk_hits += 1
             decoded, warnings = loaded
+        elif self.facts is not None:
+            decoded, warnings, facts = read_with_facts(path)
         else:
             decoded, warnings = read_file(path)
         if file_identity(path) != before:  # changed while we read it: keep nothing
             return None, decoded, warnings
+        if loaded is None and self.facts is not None:
+            self.facts.remember(before, facts)
         if loaded is None and self.disk is not None:
             self.disk.store(before, decoded, warnings)
         summaries = tuple(decoded)

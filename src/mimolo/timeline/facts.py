@@ -151,6 +151,14 @@ class FactsCache:
         self._entries: OrderedDict[str, tuple[FileIdentity, dict[int, Facts]]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def remember(self, identity: FileIdentity, facts: dict[int, Facts]) -> None:
+        """Keep facts read elsewhere (in the pass that decoded the file's evidence)."""
+        with self._lock:
+            self._entries[identity.path] = (identity, facts)
+            self._entries.move_to_end(identity.path)
+            while len(self._entries) > self.max_files:
+                self._entries.popitem(last=False)
+
     def read(self, path: Path) -> dict[int, Facts]:
         """The file's facts, read again only when its identity changed."""
         identity = file_identity(path)
@@ -168,10 +176,7 @@ class FactsCache:
             return {}
         facts = parse_facts(data)
         if file_identity(path) == identity:
-            with self._lock:
-                self._entries[path_text] = (identity, facts)
-                while len(self._entries) > self.max_files:
-                    self._entries.popitem(last=False)
+            self.remember(identity, facts)
         return facts
 
 

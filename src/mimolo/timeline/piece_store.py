@@ -24,6 +24,7 @@ import logging
 import os
 from array import array
 from collections.abc import Hashable, Iterator, Sequence
+from operator import attrgetter
 from pathlib import Path
 from typing import overload
 
@@ -85,6 +86,10 @@ class StoredMember(msgspec.Struct, frozen=True, array_like=True, gc=False):
     seq: int
 
 
+_record_order = attrgetter("seq", "start", "end", "instance_id")
+_start = attrgetter("start")
+_end = attrgetter("end")
+_seq = attrgetter("seq")
 _encoder = msgspec.msgpack.Encoder()
 _digest_decoder = msgspec.msgpack.Decoder(_Digest)
 _run_decoder = msgspec.msgpack.Decoder(_Run)
@@ -240,6 +245,10 @@ class PieceStore:
     def _run_path(self, identities: Sequence[FileIdentity], rules: str, policy: str) -> Path:
         return self._path("pieces", _encoder.encode((list(identities), rules, policy)))
 
+    def has_run(self, identities: Sequence[FileIdentity], rules: str, policy: str) -> bool:
+        """Whether a run's pieces are on disk (not checked: ``load_run`` does)."""
+        return self._run_path(identities, rules, policy).exists()
+
     def load_run(
         self, identities: Sequence[FileIdentity], rules: str, policy: str
     ) -> list[Piece] | None:
@@ -293,12 +302,9 @@ def _encode_run(
         return 0 if name is None else 1 + table.setdefault(name, len(table))
 
     stored: list[_StoredPiece] = []
-    instance: array[int] = array("I")
-    starts: array[float] = array("d")
-    ends: array[float] = array("d")
-    seqs: array[int] = array("q")
+    records: list[Member] = []
     for p in pieces:
-        members = sorted(p.members, key=lambda m: (m.seq, m.start, m.end, m.instance_id))
+        members = sorted(p.members, key=_record_order)
         names, _ = p.provenance()
         stored.append(
             _StoredPiece(
@@ -312,11 +318,9 @@ def _encode_run(
                 count=len(members),
             )
         )
-        for m in members:
-            instance.append(ref(m.instance_id) - 1)
-            starts.append(m.start)
-            ends.append(m.end)
-            seqs.append(m.seq)
+        records.extend(members)
+    index = table.setdefault
+    instance = array("I", [index(m.instance_id, len(table)) for m in records])
     return _Run(
         version=FORMAT_VERSION,
         identities=list(identities),
@@ -325,9 +329,9 @@ def _encode_run(
         strings=list(table),
         pieces=stored,
         instance=instance.tobytes(),
-        start=starts.tobytes(),
-        end=ends.tobytes(),
-        seq=seqs.tobytes(),
+        start=array("d", map(_start, records)).tobytes(),
+        end=array("d", map(_end, records)).tobytes(),
+        seq=array("q", map(_seq, records)).tobytes(),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from mimolo.timeline.disk_cache import DiskCache, cache_dir
 from mimolo.timeline.models import Timeline, TimelinePolicy, TimelineSummary, to_epoch
 from mimolo.timeline.piece_store import PieceStore, store_dir
 from mimolo.timeline.reader import ReadWarning, evidence_days, read_file
+from mimolo.timeline.warm import ProcessWarmer
 
 _start = attrgetter("start")
 _end = attrgetter("end")
@@ -29,12 +31,16 @@ _ROOT_LOCK = threading.Lock()
 
 def cache_for(data_root: DataRoot) -> DayCache:
     """The process-wide cache of one data root, with on-disk copies of decoded days and
-    of the review's kept pieces under control/cache/."""
+    of the review's kept pieces under control/cache/, and a first review of many days
+    shared among worker processes (one per core)."""
     with _ROOT_LOCK:
         cache = _ROOT_CACHES.get(data_root.root)
         if cache is None:
+            workers = os.cpu_count() or 1
             cache = DayCache(
-                disk=DiskCache(cache_dir(data_root)), pieces=PieceStore(store_dir(data_root))
+                disk=DiskCache(cache_dir(data_root)),
+                pieces=PieceStore(store_dir(data_root)),
+                warmer=ProcessWarmer(workers) if workers > 1 else None,
             )
             _ROOT_CACHES[data_root.root] = cache
         return cache

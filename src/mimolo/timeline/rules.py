@@ -99,6 +99,7 @@ class CompiledRules(msgspec.Struct, frozen=True):
     default: Assignment
     needs_facts: bool
     rule_ids: tuple[str, ...]  # every rule's id, enabled or not, in order
+    source: tuple[Rule, ...] = ()  # what they were compiled from (a worker compiles again)
 
 
 def _glob(pattern: str | None) -> re.Pattern[str] | None:
@@ -146,6 +147,7 @@ def compile_rules(rules: Sequence[Rule], default: Assignment | None = None) -> C
         default=default or Assignment(),
         needs_facts=needs,
         rule_ids=tuple(r.rule_id for r in rules),
+        source=tuple(rules),
     )
 
 

@@ -106,6 +106,10 @@ class DerivedCache(Generic[V]):
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._entries
+
     def get(self, key: Hashable) -> V | None:
         with self._lock:
             entry = self._entries.get(key)

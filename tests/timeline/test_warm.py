@@ -1,0 +1,177 @@
+"""A first review of many days shared among workers: chunks that never bridge a gap, the
+same answer as one process (in this process and in real worker processes), the caller
+reading nothing the workers kept, and a failing worker costing only speed."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mimolo.dataroot import DataRoot
+from mimolo.protocol.review import Assignment, Rule, RuleMatch
+from mimolo.timeline import DayCache, TimelinePolicy
+from mimolo.timeline.demo import DemoSpec, write_demo
+from mimolo.timeline.disk_cache import DiskCache
+from mimolo.timeline.piece_store import PieceStore
+from mimolo.timeline.review import ReviewInputs, reviewed_timeline
+from mimolo.timeline.reviewed import ReviewedTimeline
+from mimolo.timeline.warm import InlineWarmer, ProcessWarmer, Warmer, WarmJob, chunks
+
+from ._review import adj, inputs
+
+END = date(2026, 5, 31)
+DAYS = 40
+START = datetime(2026, 4, 22, tzinfo=UTC)
+WINDOW = (START, START + timedelta(days=DAYS))
+NOW = WINDOW[1] + timedelta(days=3)
+POLICY = TimelinePolicy()
+RULES = (
+    Rule(rule_id="code", match=RuleMatch(application="^code$"), assign=Assignment(project="app")),
+    Rule(rule_id="initech", match=RuleMatch(instance_id="folders-initech"),
+         assign=Assignment(project="reports")),
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def year(tmp_path_factory: pytest.TempPathFactory) -> DataRoot:
+    root = DataRoot.resolve(str(tmp_path_factory.mktemp("warm"))).ensure()
+    spec = DemoSpec(days=DAYS, seed=7, end=END, interval_s=600, weekends=True, desktop=True)
+    write_demo(root, spec)
+    return root
+
+
+def _review_inputs(rules: tuple[Rule, ...] = RULES) -> ReviewInputs:
+    return inputs(
+        rules=rules,
+        adjustments=(
+            adj(1, "exclude_range", 3 * 1440 + 600, 3 * 1440 + 660),
+            adj(2, "assign_range", 20 * 1440 + 540, 20 * 1440 + 600, client="globex"),
+        ),
+    )
+
+
+def _review(root: DataRoot, cache: DayCache | None, review: ReviewInputs) -> ReviewedTimeline:
+    return reviewed_timeline(root, *WINDOW, POLICY, review, cache=cache, now=NOW)
+
+
+def _cache(store: Path, warmer: Warmer | None) -> DayCache:
+    return DayCache(disk=DiskCache(store / "days"), pieces=PieceStore(store / "pieces"),
+                    warmer=warmer)  # fmt: skip
+
+
+def _days(first: date, *offsets: int) -> list[date]:
+    return [first + timedelta(days=n) for n in offsets]
+
+
+def test_chunks_are_contiguous_balanced_and_never_bridge_a_gap() -> None:
+    d0 = date(2026, 1, 1)
+    got = chunks(_days(d0, *range(10)), 2)
+    assert [(a.date(), b.date()) for a, b in got] == [
+        (d0, d0 + timedelta(days=5)),
+        (d0 + timedelta(days=5), d0 + timedelta(days=10)),
+    ]
+    gapped = chunks(_days(d0, 0, 1, 2, 7, 8), 1)  # one chunk asked, a gap forces two
+    assert [(a.date(), b.date()) for a, b in gapped] == [
+        (d0, d0 + timedelta(days=3)),
+        (d0 + timedelta(days=7), d0 + timedelta(days=9)),
+    ]
+    assert chunks([], 4) == [] and chunks(_days(d0, 0), 0) == []
+    assert all(a.tzinfo is UTC and b - a >= timedelta(days=1) for a, b in got)
+
+
+def test_a_first_review_is_shared_among_workers_and_the_caller_reads_nothing_kept(
+    year: DataRoot, tmp_path: Path
+) -> None:
+    review = _review_inputs()
+    fresh = _review(year, None, review)
+    warmer = InlineWarmer(workers=2)
+    cache = _cache(tmp_path, warmer)
+    assert _review(year, cache, review) == fresh
+    assert len(warmer.jobs) == 2  # a first read: no bounds kept, two chunks
+    assert all(job.disk is None for job in warmer.jobs)  # no decoded copies to read yet
+    assert cache.misses <= 4  # only the runs across the chunks' edge were read here
+    # new rules: the bounds are kept, the pieces are not; the workers categorize again
+    other = _review_inputs((Rule(rule_id="all", match=RuleMatch(instance_id="*"),
+                                 assign=Assignment(client_id="acme")),))  # fmt: skip
+    again = InlineWarmer(workers=2)
+    assert _review(year, _cache(tmp_path, again), other) == _review(year, None, other)
+    assert len(again.jobs) == 2 and all(job.disk is not None for job in again.jobs)
+    # a third process finds everything on disk: no worker, no ledger file read
+    idle = InlineWarmer(workers=2)
+    third = _cache(tmp_path, idle)
+    assert _review(year, third, review) == fresh
+    assert idle.jobs == [] and third.misses == 0
+
+
+def test_few_unread_days_are_read_by_the_caller(year: DataRoot, tmp_path: Path) -> None:
+    warmer = InlineWarmer(workers=2, min_days=DAYS + 10)
+    review = _review_inputs()
+    assert _review(year, _cache(tmp_path, warmer), review) == _review(year, None, review)
+    assert warmer.jobs == []
+
+
+def test_real_worker_processes_give_the_same_review(year: DataRoot, tmp_path: Path) -> None:
+    review = _review_inputs()
+    cache = _cache(tmp_path, ProcessWarmer(workers=2))
+    assert _review(year, cache, review) == _review(year, None, review)
+    assert cache.misses <= 4  # the workers, not this process, read the ledger
+    assert len(list((tmp_path / "pieces").glob("*.pieces"))) >= DAYS - 4
+
+
+def test_a_failing_worker_costs_only_its_share(
+    year: DataRoot, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_bytes(b"")
+    job = WarmJob(
+        root=str(blocker),  # evidence under a file: the worker fails on its first read
+        store=str(tmp_path / "pieces"),
+        disk=None,
+        start=WINDOW[0],
+        end=WINDOW[1],
+        policy=POLICY,
+        rules=RULES,
+        default=Assignment(),
+        rules_key="k",
+        now=NOW,
+    )
+    with caplog.at_level(logging.WARNING, logger="mimolo.timeline.warm"):
+        ProcessWarmer(workers=2)([job])
+    assert "exited 1" in caplog.text and "NotADirectoryError" in caplog.text
+    review = _review_inputs()
+    failing = _cache(tmp_path, _Failing())
+    assert _review(year, failing, review) == _review(year, None, review)
+
+
+class _Failing:
+    """A warmer whose workers all die at once (nothing kept)."""
+
+    workers = 2
+    min_days = 1
+
+    def __call__(self, jobs: object) -> None:
+        return None
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    first=st.integers(0, DAYS - 2),
+    length=st.integers(1, DAYS),
+    workers=st.integers(1, 4),
+    new_rules=st.booleans(),
+)
+def test_any_chunking_gives_the_answer_of_one_process(
+    year: DataRoot, first: int, length: int, workers: int, new_rules: bool
+) -> None:
+    window = (START + timedelta(days=first), START + timedelta(days=first + length))
+    review = _review_inputs(RULES[:1] if new_rules else RULES)
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = _cache(Path(tmp), InlineWarmer(workers=workers, min_days=1))
+        got = reviewed_timeline(year, *window, POLICY, review, cache=cache, now=NOW)
+    assert got == reviewed_timeline(year, *window, POLICY, review, cache=None, now=NOW)
