@@ -21,8 +21,16 @@ from mimolo.timeline.disk_cache import DiskCache
 from mimolo.timeline.piece_store import PieceStore
 from mimolo.timeline.review import ReviewInputs, reviewed_timeline
 from mimolo.timeline.reviewed import ReviewedTimeline
-from mimolo.timeline.warm import InlineWarmer, ProcessWarmer, Warmer, WarmJob, chunks
+from mimolo.timeline.warm import (
+    InlineWarmer,
+    ProcessWarmer,
+    Warmer,
+    WarmJob,
+    chunks,
+    run_chunks,
+)
 
+from ._ledger import ledger_line
 from ._review import adj, inputs
 
 END = date(2026, 5, 31)
@@ -85,6 +93,18 @@ def test_chunks_are_contiguous_balanced_and_never_bridge_a_gap() -> None:
     assert all(a.tzinfo is UTC and b - a >= timedelta(days=1) for a, b in got)
 
 
+def test_run_chunks_never_cut_a_run_and_cover_each_whole() -> None:
+    runs = [(100.5, 200.25, 3), (300.0, 400.0, 1), (450.0, 900.75, 4), (1000.0, 1000.0, 1)]
+    got = run_chunks(runs, 2)
+    assert len(got) == 2
+    spans = [(a.timestamp(), b.timestamp()) for a, b in got]
+    for lo, hi, _ in runs:  # each run lies wholly inside exactly one window
+        assert sum(a <= lo and hi <= b for a, b in spans) == 1
+    assert spans[0] == (100.0, 401.0) and spans[1] == (450.0, 1001.0)
+    assert len(run_chunks(runs, 10)) == 4 and len(run_chunks(runs, 1)) == 1
+    assert run_chunks([], 2) == []
+
+
 def test_a_first_review_is_shared_among_workers_and_the_caller_reads_nothing_kept(
     year: DataRoot, tmp_path: Path
 ) -> None:
@@ -107,6 +127,36 @@ def test_a_first_review_is_shared_among_workers_and_the_caller_reads_nothing_kep
     third = _cache(tmp_path, idle)
     assert _review(year, third, review) == fresh
     assert idle.jobs == [] and third.misses == 0
+
+
+def test_data_that_never_pauses_is_one_run_and_stays_right(tmp_path: Path) -> None:
+    """A passive agent reporting day and night: the year is one run, which no chunk of
+    days holds whole. The first read's workers keep only bounds; new rules are never
+    handed to a worker (one run is one worker's work)."""
+    root = DataRoot.resolve(str(tmp_path / "root")).ensure()
+    seq = 0
+    for day in range(DAYS):
+        lines: list[bytes] = []
+        for hour in range(24):
+            seq += 1
+            at = START + timedelta(days=day, hours=hour)
+            lines.append(ledger_line("screen", at, at + timedelta(hours=1), mode="passive",
+                                     keep_alive=None, seq=seq))  # fmt: skip
+            if hour in (9, 10, 14):
+                seq += 1
+                lines.append(ledger_line("fa", at, at + timedelta(minutes=50), client="acme",
+                                         seq=seq))  # fmt: skip
+        path = root.evidence_file((START + timedelta(days=day)).date())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"".join(lines))
+    review = _review_inputs()
+    first = InlineWarmer(workers=2)
+    assert _review(root, _cache(tmp_path / "c", first), review) == _review(root, None, review)
+    assert len(first.jobs) == 2
+    other = _review_inputs(RULES[1:])
+    again = InlineWarmer(workers=2)
+    assert _review(root, _cache(tmp_path / "c", again), other) == _review(root, None, other)
+    assert again.jobs == []
 
 
 def test_few_unread_days_are_read_by_the_caller(year: DataRoot, tmp_path: Path) -> None:

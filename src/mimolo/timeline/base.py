@@ -5,6 +5,8 @@ files through the day cache and categorizes them run by run (``runs``), keeping 
 closed run that lies wholly inside the window in the day cache's ``derived`` store, keyed
 by its files' identities, the rules and the policy: a repeated view reuses the pieces and
 recomputes only adjustments, locks and totals. Both give the same pieces (tests check it).
+With a ``PieceStore`` the bounds and pieces are kept on disk too, for the next process;
+with a warmer, many unread days are first shared among worker processes (``warm``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from mimolo.timeline.pieces import Piece
 from mimolo.timeline.reader import ReadWarning, evidence_days
 from mimolo.timeline.rules import Classifier, CompiledRules, GroupKey
 from mimolo.timeline.runs import EMPTY, Bounds, bounds_of, policy_key, split_runs
-from mimolo.timeline.warm import CHUNKS_PER_WORKER, WarmJob, chunks
+from mimolo.timeline.warm import CHUNKS_PER_WORKER, Warmer, WarmJob, chunks, run_chunks
 
 Memo = dict[tuple[object, ...], tuple[object, str | None, str | None]]
 
@@ -164,20 +166,20 @@ def _unread(reader: _Reader, path: Path) -> bool:
     return identity is not None and reader.digest(identity) is None
 
 
-def _unkept_days(
+def _unkept_runs(
     reader: _Reader, files: Sequence[_File], runs: Sequence[tuple[int, int]], lo: float, hi: float
-) -> list[date]:
-    """The days of closed runs wholly inside ``[lo, hi]`` with no kept pieces."""
-    out: list[date] = []
+) -> list[tuple[float, float, int]]:
+    """The spans and sizes (files) of closed runs wholly inside ``[lo, hi]`` with no kept
+    pieces."""
+    out: list[tuple[float, float, int]] = []
     for i, j in runs:
         run = files[i:j]
         identities = tuple(f.identity for f in run)
-        if None in identities or not (
-            lo <= min(f.bounds.lo for f in run) and max(f.bounds.hi for f in run) <= hi
-        ):
+        run_lo, run_hi = min(f.bounds.lo for f in run), max(f.bounds.hi for f in run)
+        if None in identities or not (lo <= run_lo and run_hi <= hi):
             continue
         if not reader.is_kept(cast(tuple[FileIdentity, ...], identities)):
-            out.extend(f.day for f in run)
+            out.append((run_lo, run_hi, j - i))
     return out
 
 
@@ -198,19 +200,38 @@ class _Warm:
         self.compiled = compiled
         self.now = now
 
-    def days(self, days: Sequence[date], *, decoded_copies: bool) -> None:
-        """Warm ``days`` (if many); ``decoded_copies``: workers read (and write) the day
-        cache's on-disk copies of decoded days too."""
-        warmer, store = self.reader.cache.warmer, self.reader.store
-        if warmer is None or store is None or len(days) < warmer.min_days:
-            return
-        disk = self.reader.cache.disk if decoded_copies else None
+    @property
+    def on(self) -> bool:
+        return self.reader.cache.warmer is not None and self.reader.store is not None
+
+    def days(self, days: Sequence[date]) -> None:
+        """A first read of ``days`` (if many): nothing is kept of them, not even bounds,
+        and there are no decoded copies to read (writing them costs: none are asked)."""
+        warmer = self.reader.cache.warmer
+        if warmer is not None and len(days) >= warmer.min_days:
+            count = warmer.workers * CHUNKS_PER_WORKER
+            self._run(warmer, chunks(sorted(days), count), decoded_copies=False)
+
+    def runs(self, runs: Sequence[tuple[float, float, int]]) -> None:
+        """Closed runs with bounds but no kept pieces (new rules, say), if many, shared
+        without cutting one; workers read the decoded copies where there are some."""
+        warmer = self.reader.cache.warmer
+        if warmer is None or sum(n for _, _, n in runs) < warmer.min_days or len(runs) < 2:
+            return  # one run is one worker's work: no faster than the caller's
+        count = warmer.workers * CHUNKS_PER_WORKER
+        self._run(warmer, run_chunks(runs, count), decoded_copies=True)
+
+    def _run(
+        self, warmer: Warmer, windows: Sequence[tuple[datetime, datetime]], decoded_copies: bool
+    ) -> None:
+        store, disk = self.reader.store, self.reader.cache.disk
+        assert store is not None
         warmer(
             [
                 WarmJob(
                     root=str(self.root.root),
                     store=str(store.directory),
-                    disk=None if disk is None else str(disk.directory),
+                    disk=str(disk.directory) if disk is not None and decoded_copies else None,
                     start=a,
                     end=b,
                     policy=self.policy,
@@ -219,7 +240,7 @@ class _Warm:
                     rules_key=self.reader.rules_key,
                     now=self.now,
                 )
-                for a, b in chunks(sorted(days), warmer.workers * CHUNKS_PER_WORKER)
+                for a, b in windows
             ]
         )
 
@@ -256,10 +277,8 @@ def cached_base(
     reader = _Reader(cache, policy, rules_key, today)
     days = evidence_days(start.astimezone(UTC), end.astimezone(UTC))
     warm = _Warm(reader, root, policy, compiled, now or datetime.now(UTC))
-    warm.days(
-        [d for d in days if d < today and _unread(reader, root.evidence_file(d))],
-        decoded_copies=False,  # a first read: there are none to read, and writing costs
-    )
+    if warm.on:
+        warm.days([d for d in days if d < today and _unread(reader, root.evidence_file(d))])
     files: list[_File] = []
     for day in days:
         f = reader.file(root.evidence_file(day), day)
@@ -267,7 +286,8 @@ def cached_base(
             files.append(f)
     bounds = [f.bounds for f in files]
     runs = split_runs(bounds)
-    warm.days(_unkept_days(reader, files, runs, lo, hi), decoded_copies=True)
+    if warm.on:
+        warm.runs(_unkept_runs(reader, files, runs, lo, hi))
     memo: Memo = {}
     pieces: list[Piece] = []
     for i, j in runs:

@@ -2,13 +2,17 @@
 
 A first review of a long window (a year nobody reviewed under these rules) is nearly all
 one core's work: decoding JSON lines and categorizing them. When the day cache keeps
-pieces on disk (``PieceStore``) and has a ``warmer``, ``base.cached_base`` hands the closed
-days that have no kept bounds to ``warm`` first: they are cut into contiguous chunks, and
-each chunk is reviewed into the store by a worker; the caller's own pass then finds them
-on disk and categorizes only the runs that cross a chunk's edge. What a worker keeps is a
-pure function of its key (the run's files, the rules, the policy), so chunking never
-changes an answer (tests check it); a worker that fails only costs its share of the
-speed-up (a log line, and the caller reads those days itself).
+pieces on disk (``PieceStore``) and has a ``warmer``, ``base.cached_base`` hands it the
+closed days that have no kept bounds (a first read: cut into contiguous chunks of days),
+then the closed runs that have bounds but no kept pieces (new rules: chunks of whole runs);
+each chunk is reviewed into the store by a worker, and the caller's own pass then finds
+them on disk and categorizes only the runs that cross a chunk's edge. A first read of
+data that never pauses long enough to split into runs (agents reporting day and night)
+gains nothing from its workers but the bounds: that costs about half a read, once.
+
+What a worker keeps is a pure function of its key (the run's files, the rules, the
+policy), so chunking never changes an answer (tests check it); a worker that fails only
+costs its share of the speed-up (a log line, and the caller reads those days itself).
 
 ``ProcessWarmer`` starts each worker as ``python -m mimolo.timeline.warm`` with its job
 on stdin (an argv list, no shell), in its own session, and stops the group of any worker
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import subprocess
 import sys
 import tempfile
@@ -99,6 +104,34 @@ def chunks(days: Sequence[date], count: int) -> list[tuple[datetime, datetime]]:
         taken += 1
     out.append(_window(first, prev))
     return out
+
+
+def run_chunks(
+    runs: Sequence[tuple[float, float, int]], count: int
+) -> list[tuple[datetime, datetime]]:
+    """Windows covering whole runs (``(lo, hi, files)``, in order) in at most ``count``
+    chunks of about equal numbers of files; a run is never cut, so each lies wholly in
+    one window (whole seconds either side: a worker keeps it as the caller would)."""
+    if not runs or count < 1:
+        return []
+    size = -(-sum(n for _, _, n in runs) // count)
+    out: list[tuple[datetime, datetime]] = []
+    lo, hi, taken = runs[0]
+    for a, b, n in runs[1:]:
+        if taken + n > size:
+            out.append(_span(lo, hi))
+            lo, taken = a, 0
+        hi = max(hi, b)
+        taken += n
+    out.append(_span(lo, hi))
+    return out
+
+
+def _span(lo: float, hi: float) -> tuple[datetime, datetime]:
+    return (
+        datetime.fromtimestamp(math.floor(lo), UTC),
+        datetime.fromtimestamp(math.ceil(hi) + 1, UTC),
+    )
 
 
 def _window(first: date, last: date) -> tuple[datetime, datetime]:
