@@ -211,6 +211,33 @@ def run(ctx: BenchContext) -> list[Figure]:
         )
 
     process_s = ctx.median_of(new_process, warmup=0)
+    edits = iter(range(1_000))
+
+    def new_rules() -> float:
+        extra = Rule(
+            rule_id=f"edit-{next(edits)}",
+            match=RuleMatch(title="^never$"),
+            assign=Assignment(client_id="nobody"),
+        )
+        edited = ReviewInputs(
+            tz=TZ,
+            settings=ReviewSettings(rules=(extra, *inputs.settings.rules)),
+            adjustments=inputs.adjustments,
+        )
+        return ctx.time_call(
+            lambda: reviewed_timeline(
+                root,
+                start,
+                end,
+                policy,
+                edited,
+                cache=_disk_cache(store, days, workers),
+                facts_cache=FactsCache(max_files=days + 10),
+                now=now,
+            )
+        )
+
+    rules_s = ctx.median_of(new_rules, warmup=0)
     cache = DayCache(max_days=days + 10)
     facts = FactsCache(max_files=days + 10)
     year = reviewed_timeline(
@@ -274,6 +301,13 @@ def run(ctx: BenchContext) -> list[Figure]:
             notes="a new process's first review (nothing in memory): each closed day's "
             "bounds and each closed run's categorized pieces from control/cache/review, "
             "written by an earlier process; adjustments, locks and totals recomputed" + note,
+        ),
+        rules_s.figure(
+            "review of a year, new rules, cold process",
+            "s",
+            verdict="info",
+            notes="a new process after a rule was added: bounds kept on disk, pieces not "
+            f"(other rules); the year's runs shared among {workers} workers" + note,
         ),
         warm_s.figure(
             "review of a year, warm day cache",
