@@ -5,6 +5,8 @@ reading nothing the workers kept, and a failing worker costing only speed."""
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 from mimolo.dataroot import DataRoot
 from mimolo.protocol.review import Assignment, Rule, RuleMatch
 from mimolo.timeline import DayCache, TimelinePolicy
+from mimolo.timeline import warm as warm_module
 from mimolo.timeline.demo import DemoSpec, write_demo
 from mimolo.timeline.disk_cache import DiskCache
 from mimolo.timeline.piece_store import PieceStore
@@ -225,3 +228,55 @@ def test_any_chunking_gives_the_answer_of_one_process(
         cache = _cache(Path(tmp), InlineWarmer(workers=workers, min_days=1))
         got = reviewed_timeline(year, *window, POLICY, review, cache=cache, now=NOW)
     assert got == reviewed_timeline(year, *window, POLICY, review, cache=None, now=NOW)
+
+
+def _job(root: DataRoot, store: Path, start: datetime) -> WarmJob:
+    return WarmJob(
+        root=str(root.root),
+        store=str(store),
+        disk=None,
+        start=start,
+        end=start + timedelta(days=10),
+        policy=POLICY,
+        rules=RULES,
+        default=Assignment(),
+        rules_key="k",
+        now=NOW,
+    )
+
+
+def _gone(proc: subprocess.Popen[bytes]) -> bool:
+    """Reaped, and nothing left in its process group."""
+    try:
+        os.killpg(proc.pid, 0)
+    except ProcessLookupError:
+        return proc.returncode is not None
+    return False
+
+
+def test_workers_are_stopped_when_the_wait_gives_up_or_is_interrupted(
+    year: DataRoot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[subprocess.Popen[bytes]] = []
+    real_start = warm_module._start
+
+    def start(job: WarmJob) -> subprocess.Popen[bytes] | None:
+        proc = real_start(job)
+        assert proc is not None
+        started.append(proc)
+        return proc
+
+    monkeypatch.setattr(warm_module, "_start", start)
+    jobs = [_job(year, tmp_path / "s", START + timedelta(days=n)) for n in (0, 10, 20)]
+    ProcessWarmer(workers=2, wait_s=0.001)(jobs)  # no interpreter starts in a millisecond
+    assert len(started) == 3 and all(_gone(p) for p in started)
+
+    started.clear()
+
+    def interrupted(proc: subprocess.Popen[bytes], job: WarmJob, wait_s: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(warm_module, "_wait", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ProcessWarmer(workers=2)(jobs)
+    assert len(started) == 2 and all(_gone(p) for p in started)  # both running: stopped

@@ -195,11 +195,14 @@ class ProcessWarmer:
                         running.append((proc, job))
                 if not running:
                     continue
-                proc, job = running.pop(0)
-                _wait(proc, job, self.wait_s)
+                proc, job = running[0]
+                _wait(proc, job, self.wait_s)  # an interrupt here still stops it (finally)
+                running.pop(0)
         finally:
             for proc, _ in running:
                 stop_popen(proc, label="review warm worker", grace_s=1.0)
+                if proc.stderr is not None:
+                    proc.stderr.close()
 
 
 def _start(job: WarmJob) -> subprocess.Popen[bytes] | None:
