@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from mimolo.control.svg_chart import LABEL_W
 from mimolo.control.svg_pauses import render_paused_band
-from mimolo.control.svg_timeline import LABEL_W
 from mimolo.timeline.pauses import PausedSpan
 
 DAY = datetime(2026, 1, 5, tzinfo=UTC)

@@ -1,18 +1,31 @@
 """Server-rendered SVG of application lanes: one row per top application, then "other".
 
 Pure: ``AppLanes`` in, markup out, in the geometry and CSS classes of the work-segment
-chart (``svg_timeline``) so the two read as one page. Each bar is a run of adjacent
-summary windows; its tooltip says how much of it the application actually had.
+chart (``svg_chart``'s shared axis, lanes and bars) so the two read as one page. Each
+bar is a run of adjacent summary windows; its tooltip says how much of it the
+application actually had.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from xml.sax.saxutils import escape, quoteattr
+from datetime import UTC, datetime
+from xml.sax.saxutils import quoteattr
 
 import msgspec
 
-from mimolo.control.svg_timeline import AXIS_H, BAR_H, LABEL_W, LANE_GAP, LANE_H, PALETTE_SIZE
+from mimolo.control.svg_chart import (
+    PALETTE_SIZE,
+    Axis,
+    bar,
+    chart_height,
+    empty_label,
+    hours_minutes,
+    lane_open,
+    lane_y,
+    svg_open,
+    tick_marks,
+    utc_ticks,
+)
 from mimolo.timeline.app_lanes import AppLane, AppLanes
 
 OTHER_LABEL = "Other applications"
@@ -51,76 +64,29 @@ def app_rows(lanes: AppLanes) -> list[AppRow]:
     return rows
 
 
-def _hm(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    return f"{minutes // 60}h {minutes % 60:02d}m"
-
-
-def _ticks(start: datetime, end: datetime) -> list[tuple[datetime, str]]:
-    step, fmt = (
-        (timedelta(hours=3), "%H:%M")
-        if end - start <= timedelta(days=1, hours=1)
-        else (timedelta(days=1), "%a %d")
-    )
-    out: list[tuple[datetime, str]] = []
-    tick = start
-    while tick < end:
-        out.append((tick, tick.strftime(fmt)))
-        tick += step
-    return out
-
-
 def render_app_lanes_svg(
     lanes: AppLanes, start: datetime, end: datetime, *, width: int = 1000
 ) -> str:
     """An accessible SVG of the application lanes over ``[start, end)``."""
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     rows = app_rows(lanes)
-    plot_w = width - LABEL_W - 8
-    total = max((end - start).total_seconds(), 1.0)
-    height = AXIS_H + max(len(rows), 1) * (LANE_H + LANE_GAP) + 4
-
-    def x_of(moment: datetime) -> float:
-        offset = (moment - start).total_seconds()
-        return LABEL_W + max(0.0, min(1.0, offset / total)) * plot_w
-
+    axis = Axis(start, end, width)
+    height = chart_height(len(rows))
     title = f"Time per application, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline-svg app-lanes-svg" '
-        f'role="img" viewBox="0 0 {width} {height}" width="100%" aria-label={quoteattr(title)}>',
-        f"<title>{escape(title)}</title>",
-    ]
-    for moment, label in _ticks(start, end):
-        x = x_of(moment)
-        parts.append(
-            f'<line class="tick" x1="{x:.1f}" y1="{AXIS_H - 4}" x2="{x:.1f}" y2="{height}"/>'
-            f'<text class="tick-label" x="{x + 3:.1f}" y="{AXIS_H - 8}">{escape(label)}</text>'
-        )
+    parts = svg_open("timeline-svg app-lanes-svg", width, height, title)
+    parts += tick_marks(utc_ticks(start, end), axis, height)
     if not rows:
-        parts.append(
-            f'<text class="empty-label" x="{LABEL_W}" y="{AXIS_H + LANE_H - 8}">'
-            "No application time recorded in this range.</text>"
-        )
+        parts.append(empty_label("No application time recorded in this range."))
     for index, row in enumerate(rows):
-        y = AXIS_H + index * (LANE_H + LANE_GAP)
+        y = lane_y(index)
         name = row.label
-        parts.append(
-            f'<g class="lane app-lane {row.css}" data-app={quoteattr(name)}>'
-            f'<rect class="lane-bg" x="{LABEL_W}" y="{y}" width="{plot_w}" height="{LANE_H}"/>'
-            f'<text class="lane-label" x="4" y="{y + LANE_H / 2 + 4:.1f}">'
-            f"{escape(name[:22])}</text>"
-        )
+        parts.append(lane_open(f"app-lane {row.css}", f"data-app={quoteattr(name)}", name, y, axis))
         for span_start, span_end, seconds in row.lane.spans:
-            x1, x2 = x_of(span_start), x_of(span_end)
             tip = (
-                f"{name}: {_hm(seconds)} between {span_start:%Y-%m-%d %H:%M} "
+                f"{name}: {hours_minutes(seconds)} between {span_start:%Y-%m-%d %H:%M} "
                 f"and {span_end:%H:%M} UTC"
             )
-            parts.append(
-                f'<rect class="seg" x="{x1:.1f}" y="{y + (LANE_H - BAR_H) / 2:.1f}" '
-                f'width="{max(x2 - x1, 2.0):.1f}" height="{BAR_H}" rx="3">'
-                f"<title>{escape(tip)}</title></rect>"
-            )
+            parts.append(bar("seg", axis.x(span_start), axis.x(span_end), y, tip))
         parts.append("</g>")
     parts.append("</svg>")
     return "".join(parts)

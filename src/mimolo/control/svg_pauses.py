@@ -1,8 +1,9 @@
 """The "paused" band under the timeline chart: when recording was off the record.
 
-Pure: paused spans in, SVG out, on the same x axis as ``svg_timeline`` (same label column
-and width), so a gap in the work lanes lines up with the band that explains it. Colours
-come from CSS classes (the CSP forbids inline style); text is XML-escaped.
+Pure: paused spans in, SVG out, on the same x axis as the other charts (``svg_chart``:
+same label column and width), so a gap in the work lanes lines up with the band that
+explains it. Colours come from CSS classes (the CSP forbids inline style); text is
+XML-escaped.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape, quoteattr
 
-from mimolo.control.svg_timeline import LABEL_W
+from mimolo.control.svg_chart import Axis, svg_open
 from mimolo.timeline.pauses import PausedSpan
 
 BAND_H = 22
@@ -28,23 +29,13 @@ def render_paused_band(
     if not spans:
         return ""
     start, end = start.astimezone(UTC), end.astimezone(UTC)
-    plot_w = width - LABEL_W - 8
-    total = max((end - start).total_seconds(), 1.0)
-
-    def x_of(moment: datetime) -> float:
-        offset = (moment.astimezone(UTC) - start).total_seconds()
-        return LABEL_W + max(0.0, min(1.0, offset / total)) * plot_w
-
+    axis = Axis(start, end, width)
     minutes = round(sum(s.duration_s for s in spans) / 60)
     title = f"Recording paused {len(spans)} time(s), {minutes} min in this range"
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline-svg paused-band" role="img" '
-        f'viewBox="0 0 {width} {BAND_H + 4}" width="100%" aria-label={quoteattr(title)}>',
-        f"<title>{escape(title)}</title>",
-        f'<text class="lane-label" x="4" y="{BAND_H / 2 + 6:.1f}">Paused</text>',
-    ]
+    parts = svg_open("timeline-svg paused-band", width, BAND_H + 4, title)
+    parts.append(f'<text class="lane-label" x="4" y="{BAND_H / 2 + 6:.1f}">Paused</text>')
     for span in spans:
-        x1, x2 = x_of(span.start), x_of(span.end)
+        x1, x2 = axis.x(span.start), axis.x(span.end)
         ending = "still paused" if span.ongoing else f"to {_clock(span.end)[11:]}"
         tip = f"Recording paused {_clock(span.start)} {ending} UTC"
         if span.by:

@@ -1,7 +1,8 @@
 """The review chart: reviewed segments in lanes, idle gaps, locked periods, local time.
 
-Pure: the reviewed timeline's pieces in, SVG out, on the same x axis as ``svg_timeline``
-(same label column and width) so the paused band and application lanes line up under it.
+Pure: the reviewed timeline's pieces in, SVG out, on the same x axis as the other charts
+(``svg_chart``: same label column and width) so the paused band and application lanes
+line up under it.
 The root carries the range and the plot geometry (``data-*``) so ``review.js`` can turn a
 drag into times; ticks are local wall-clock times in the page's zone. Colours come from
 CSS classes (the CSP forbids inline style); every piece of text is XML-escaped.
@@ -14,7 +15,21 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal, Protocol
 from xml.sax.saxutils import escape, quoteattr
 
-from mimolo.control.svg_timeline import AXIS_H, BAR_H, LABEL_W, LANE_GAP, LANE_H, PALETTE_SIZE
+from mimolo.control.svg_chart import (
+    AXIS_H,
+    LABEL_W,
+    PALETTE_SIZE,
+    Axis,
+    bar,
+    chart_height,
+    empty_label,
+    hours_minutes,
+    lane_label,
+    lane_open,
+    lane_y,
+    svg_open,
+    tick_marks,
+)
 
 GroupBy = Literal["client", "instance"]
 UNASSIGNED = "unassigned"
@@ -104,30 +119,9 @@ def _clock(moment: datetime, tz: tzinfo) -> str:
     return f"{moment.astimezone(tz):%Y-%m-%d %H:%M}"
 
 
-def _duration(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    return f"{minutes // 60}h {minutes % 60:02d}m"
-
-
-class _Axis:
-    """Maps instants to x within the plot."""
-
-    def __init__(self, start: datetime, end: datetime, width: int) -> None:
-        self.start, self.end = start, end
-        self.plot_w = width - LABEL_W - 8
-        self.total = max((end - start).total_seconds(), 1.0)
-
-    def x(self, moment: datetime) -> float:
-        offset = (moment - self.start).total_seconds()
-        return LABEL_W + max(0.0, min(1.0, offset / self.total)) * self.plot_w
-
-    def visible(self, start: datetime, end: datetime) -> bool:
-        return end > self.start and start < self.end
-
-
 def _segment_tip(segment: ReviewedSegmentLike, lane: str, tz: tzinfo) -> str:
     tip = f"{lane}: {_clock(segment.start, tz)} to {segment.end.astimezone(tz):%H:%M}"
-    tip += f" ({_duration(segment.duration_s)}, {segment.source})"
+    tip += f" ({hours_minutes(segment.duration_s)}, {segment.source})"
     if segment.project:
         tip += f", project {segment.project}"
     if segment.rule_ids:
@@ -140,51 +134,45 @@ def _segment_tip(segment: ReviewedSegmentLike, lane: str, tz: tzinfo) -> str:
 
 
 def _segment_rect(
-    index: int, segment: ReviewedSegmentLike, lane: str, y: float, axis: _Axis, tz: tzinfo
+    index: int, segment: ReviewedSegmentLike, lane: str, y: float, axis: Axis, tz: tzinfo
 ) -> str:
     classes = ["seg", f"src-{segment.source}"]
     if segment.adjustment_ids:
         classes.append("seg-adjusted")
     if segment.locked_by:
         classes.append("seg-locked")
-    x1, x2 = axis.x(segment.start), axis.x(segment.end)
-    return (
-        f'<rect class="{" ".join(classes)}" x="{x1:.1f}" y="{y + (LANE_H - BAR_H) / 2:.1f}" '
-        f'width="{max(x2 - x1, 2.0):.1f}" height="{BAR_H}" rx="3" data-segment="{index}" '
-        f"data-adjustments={quoteattr(' '.join(segment.adjustment_ids))}>"
-        f"<title>{escape(_segment_tip(segment, lane, tz))}</title></rect>"
-    )
+    attrs = f' data-segment="{index}" data-adjustments={_adjustments(segment)}'
+    tip = _segment_tip(segment, lane, tz)
+    return bar(" ".join(classes), axis.x(segment.start), axis.x(segment.end), y, tip, attrs)
+
+
+def _adjustments(segment: ReviewedSegmentLike) -> str:
+    return quoteattr(" ".join(segment.adjustment_ids))
 
 
 def _excluded_rect(
-    segment: ReviewedSegmentLike, lane: str, y: float, axis: _Axis, tz: tzinfo
+    segment: ReviewedSegmentLike, lane: str, y: float, axis: Axis, tz: tzinfo
 ) -> str:
-    x1, x2 = axis.x(segment.start), axis.x(segment.end)
     tip = (
         f"{lane}: {_clock(segment.start, tz)} to {segment.end.astimezone(tz):%H:%M} excluded "
-        f"({_duration(segment.duration_s)}, not counted)"
+        f"({hours_minutes(segment.duration_s)}, not counted)"
     )
-    return (
-        f'<rect class="seg-excluded" x="{x1:.1f}" y="{y + (LANE_H - BAR_H) / 2:.1f}" '
-        f'width="{max(x2 - x1, 2.0):.1f}" height="{BAR_H}" rx="3" '
-        f"data-adjustments={quoteattr(' '.join(segment.adjustment_ids))}>"
-        f"<title>{escape(tip)}</title></rect>"
-    )
+    attrs = f" data-adjustments={_adjustments(segment)}"
+    return bar("seg-excluded", axis.x(segment.start), axis.x(segment.end), y, tip, attrs)
 
 
-def _idle_rect(gap: IdleGapLike, y: float, axis: _Axis, decisions: Mapping[str, str]) -> str:
+def _idle_rect(gap: IdleGapLike, y: float, axis: Axis, decisions: Mapping[str, str]) -> str:
     decision = decisions.get(gap.decided_by or "", "undecided")
-    x1, x2 = axis.x(gap.start), axis.x(gap.end)
-    tip = f"Idle {_duration((gap.end - gap.start).total_seconds())}: {decision.replace('_', ' ')}"
-    return (
-        f'<rect class="idle-gap idle-{escape(decision)}" x="{x1:.1f}" '
-        f'y="{y + (LANE_H - BAR_H) / 2:.1f}" width="{max(x2 - x1, 2.0):.1f}" '
-        f'height="{BAR_H}" rx="3" data-gap-start={quoteattr(gap.start.isoformat())}>'
-        f"<title>{escape(tip)}</title></rect>"
+    tip = (
+        f"Idle {hours_minutes((gap.end - gap.start).total_seconds())}: {decision.replace('_', ' ')}"
+    )
+    attrs = f" data-gap-start={quoteattr(gap.start.isoformat())}"
+    return bar(
+        f"idle-gap idle-{escape(decision)}", axis.x(gap.start), axis.x(gap.end), y, tip, attrs
     )
 
 
-def _lock_rect(lock: LockedPeriodLike, height: float, axis: _Axis, tz: tzinfo) -> str:
+def _lock_rect(lock: LockedPeriodLike, height: float, axis: Axis, tz: tzinfo) -> str:
     x1, x2 = axis.x(lock.start), axis.x(lock.end)
     scope = lock.client_id + (f" / {lock.project}" if lock.project else "")
     tip = (
@@ -217,37 +205,28 @@ def render_review_svg(
     excluded time drawn hollow in its lane; locked periods shaded over every lane; a
     hidden selection ``review.js`` draws into."""
     start, end = start.astimezone(UTC), end.astimezone(UTC)
-    axis = _Axis(start, end, width)
+    axis = Axis(start, end, width)
     names = lane_names([*segments, *excluded], group)
     rows = len(names) + (1 if idle_gaps else 0)
-    height = AXIS_H + max(rows, 1) * (LANE_H + LANE_GAP) + LOCK_LABEL_H
+    height = chart_height(rows, LOCK_LABEL_H)
     title = f"Reviewed work by {group}, {_clock(start, tz)} to {_clock(end, tz)} ({tz})"
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline-svg review-svg" role="img" '
-        f'id="review-chart" viewBox="0 0 {width} {height}" width="100%" '
-        f"aria-label={quoteattr(title)} data-start={quoteattr(start.isoformat())} "
-        f'data-end={quoteattr(end.isoformat())} data-plot-x="{LABEL_W}" '
-        f'data-plot-w="{axis.plot_w}" data-width="{width}" data-zone={quoteattr(str(tz))}>',
-        f"<title>{escape(title)}</title>",
-    ]
-    for moment, label in local_ticks(start, end, tz):
-        x = axis.x(moment)
-        parts.append(
-            f'<line class="tick" x1="{x:.1f}" y1="{AXIS_H - 4}" x2="{x:.1f}" y2="{height}"/>'
-            f'<text class="tick-label" x="{x + 3:.1f}" y="{AXIS_H - 8}">{escape(label)}</text>'
-        )
+    tail = (
+        f" data-start={quoteattr(start.isoformat())} data-end={quoteattr(end.isoformat())}"
+        f' data-plot-x="{LABEL_W}" data-plot-w="{axis.plot_w}" data-width="{width}"'
+        f" data-zone={quoteattr(str(tz))}"
+    )
+    parts = svg_open(
+        "timeline-svg review-svg", width, height, title, lead='id="review-chart" ', tail=tail
+    )
+    parts += tick_marks(local_ticks(start, end, tz), axis, height)
     if not rows:
         parts.append(
-            f'<text class="empty-label" x="{LABEL_W}" y="{AXIS_H + LANE_H - 8}">'
-            "No work segments in this range. Drag here to add a manual entry.</text>"
+            empty_label("No work segments in this range. Drag here to add a manual entry.")
         )
     for row, name in enumerate(names):
-        y = AXIS_H + row * (LANE_H + LANE_GAP)
+        y = lane_y(row)
         parts.append(
-            f'<g class="lane lane-c{row % PALETTE_SIZE}" data-lane={quoteattr(name)}>'
-            f'<rect class="lane-bg" x="{LABEL_W}" y="{y}" width="{axis.plot_w}" height="{LANE_H}"/>'
-            f'<text class="lane-label" x="4" y="{y + LANE_H / 2 + 4:.1f}">'
-            f"{escape(name[:22])}</text>"
+            lane_open(f"lane-c{row % PALETTE_SIZE}", f"data-lane={quoteattr(name)}", name, y, axis)
         )
         for segment in excluded:
             if name in segment_lanes(segment, group) and axis.visible(segment.start, segment.end):
@@ -257,10 +236,9 @@ def render_review_svg(
                 parts.append(_segment_rect(index, segment, name, y, axis, tz))
         parts.append("</g>")
     if idle_gaps:
-        y = AXIS_H + len(names) * (LANE_H + LANE_GAP)
+        y = lane_y(len(names))
         parts.append(
-            f'<g class="lane idle-lane" data-lane="{IDLE_LANE}">'
-            f'<text class="lane-label" x="4" y="{y + LANE_H / 2 + 4:.1f}">{IDLE_LANE}</text>'
+            f'<g class="lane idle-lane" data-lane="{IDLE_LANE}">' + lane_label(IDLE_LANE, y)
         )
         parts.extend(
             _idle_rect(gap, y, axis, decisions or {})
