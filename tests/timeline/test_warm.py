@@ -162,6 +162,18 @@ def test_data_that_never_pauses_is_one_run_and_stays_right(tmp_path: Path) -> No
     assert again.jobs == []
 
 
+def test_no_worker_is_started_for_a_store_that_cannot_be_written(
+    year: DataRoot, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_bytes(b"")
+    warmer = InlineWarmer(workers=2)
+    cache = DayCache(pieces=PieceStore(blocker / "pieces"), warmer=warmer)
+    review = _review_inputs()
+    assert _review(year, cache, review) == _review(year, None, review)
+    assert warmer.jobs == []  # their work could not be kept: the caller reads it all
+
+
 def test_few_unread_days_are_read_by_the_caller(year: DataRoot, tmp_path: Path) -> None:
     warmer = InlineWarmer(workers=2, min_days=DAYS + 10)
     review = _review_inputs()

@@ -202,7 +202,9 @@ class _Warm:
 
     @property
     def on(self) -> bool:
-        return self.reader.cache.warmer is not None and self.reader.store is not None
+        """A warmer, and a store its workers can write (else their work is lost)."""
+        store = self.reader.store
+        return self.reader.cache.warmer is not None and store is not None and store.writable()
 
     def days(self, days: Sequence[date]) -> None:
         """A first read of ``days`` (if many): nothing is kept of them, not even bounds,

@@ -159,8 +159,20 @@ class PieceStore:
             raise ValueError("max_files must be at least 1")
         self.directory = directory
         self.max_files = max_files
-        self._ready = False
+        self._ready: bool | None = None  # the directory made and writable (None: unknown)
         self._stores = 0
+
+    def writable(self) -> bool:
+        """Whether the directory exists (made 0700 if missing) and can be written: a
+        worker's work would otherwise be lost (checked once)."""
+        if self._ready is None:
+            try:
+                ensure_private_dir(self.directory)
+                self._ready = os.access(self.directory, os.W_OK | os.X_OK)
+            except OSError as exc:
+                logger.info("review cache %s is not writable: %s", self.directory, exc)
+                self._ready = False
+        return self._ready
 
     def _path(self, kind: str, name: bytes) -> Path:
         return self.directory / f"{hashlib.sha256(name).hexdigest()[:40]}.{kind}"
@@ -184,10 +196,9 @@ class PieceStore:
         """Checksum, temp file and rename, best effort: a copy torn by a crash fails its
         checksum, so a miss (no fsync: this is a cache)."""
         data = hashlib.blake2b(payload, digest_size=_SUM).digest() + payload
+        if not self.writable():
+            return
         try:
-            if not self._ready:
-                ensure_private_dir(self.directory)
-                self._ready = True
             write_atomic(path, data, durable=False)
         except OSError as exc:
             logger.info("could not write review cache %s: %s", path, exc)
