@@ -3,8 +3,12 @@ hours that make it up, times in the zone, and the hash chain of each day file it
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
+from html import unescape
+from urllib.parse import parse_qsl
 
+from mimolo.control.evidence_reader import DEFAULT_LIMIT
 from mimolo.dataroot import DataRoot
 
 from ._live import LiveControl
@@ -34,3 +38,33 @@ def test_a_berlin_day_reads_two_utc_files_and_names_its_zone(
     assert "2026-04-07 00:30:00 CEST" in html  # the early record, in local time
     assert html.count('class="panel chain-status"') == 2
     assert "Hash chain of 2026-04-06" in html and "Hash chain of 2026-04-07" in html
+
+
+def test_a_truncated_day_pages_through_every_record_once(
+    control: LiveControl, data_root: DataRoot
+) -> None:
+    """Records in file order, a page at a time: none lost or shown twice, even when the
+    file order is not the time order."""
+    first = datetime(2026, 5, 12, 6, 0, tzinfo=UTC)
+    total = DEFAULT_LIMIT + 200
+    lines = [
+        summary_line(n, first + timedelta(seconds=30 * n), instance_id=f"i{n:04d}", length_s=20)
+        for n in range(1, total + 1)
+    ]
+    lines.insert(3, summary_line(total + 1, first + timedelta(hours=12), instance_id="late"))
+    write_ledger(data_root, first, lines)
+    seen: list[str] = []
+    with control.client() as client:
+        html = client.get("/evidence?date=2026-05-12&active=1").text
+        assert "more not shown" in html and "data-earlier" not in html
+        seen += re.findall(r"<code>(i\d{4}|late)</code>", html)
+        later = re.search(r'href="/evidence\?([^"]+)" data-later', html)
+        assert later is not None
+        query = dict(parse_qsl(unescape(later.group(1))))
+        assert query == {"date": "2026-05-12", "active": "1", "skip": str(DEFAULT_LIMIT)}
+        rest = client.get(f"/evidence?{unescape(later.group(1))}").text
+        seen += re.findall(r"<code>(i\d{4}|late)</code>", rest)
+        assert "data-later" not in rest and "data-earlier" in rest
+        assert f"{DEFAULT_LIMIT + 1}\u2013{total + 1}" in rest  # which of the window's records
+        assert "Raw records" in client.get("/evidence?date=2026-05-12&skip=oops").text
+    assert sorted(seen) == sorted([f"i{n:04d}" for n in range(1, total + 1)] + ["late"])

@@ -126,6 +126,9 @@ def test_evidence_shows_each_hosts_stored_lines_as_written(team: Team, source: T
     assert all(r.active for r in active.records)
     capped = source.read_evidence(start, end, limit=10)
     assert len(capped.records) == 10 and capped.truncated
+    after = source.read_evidence(start, end, limit=10, offset=10)  # the next page
+    assert after.offset == 10 and after.truncated
+    assert [r.raw for r in after.records] == [r.raw for r in page.records[10:20]]
 
 
 def test_a_host_that_syncs_more_is_seen_on_the_next_read(

@@ -67,6 +67,8 @@ class EvidencePage(msgspec.Struct, kw_only=True):
     warnings: list[EvidenceWarning]
     files: list[str]
     truncated: bool = False
+    offset: int = 0
+    """How many of the window's records come before the first shown (a later page)."""
 
 
 _line_decoder = view_decoder()
@@ -196,9 +198,12 @@ def read_raw_evidence(
     active_only: bool = False,
     instance_id: str | None = None,
     limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
 ) -> EvidencePage:
-    """Ledger lines whose window overlaps ``[start, end)`` (torn lines always shown)."""
+    """Ledger lines whose window overlaps ``[start, end)`` (torn lines always shown), in
+    file order: ``limit`` of them after the first ``offset``; the warnings of them all."""
     records: list[RawRecord] = []
+    seen = 0
     warnings: list[EvidenceWarning] = []
     files: list[str] = []
     truncated = False
@@ -236,11 +241,16 @@ def read_raw_evidence(
                 warnings.extend(
                     check_artifacts(root, record.plugin_id, record.instance_id, raw, rel, index)
                 )
+            seen += 1
+            if seen <= offset:
+                continue
             if len(records) >= limit:
                 truncated = True
                 continue
             records.append(record)
-    return EvidencePage(records=records, warnings=warnings, files=files, truncated=truncated)
+    return EvidencePage(
+        records=records, warnings=warnings, files=files, truncated=truncated, offset=offset
+    )
 
 
 __all__ = [

@@ -144,6 +144,7 @@ class EvidenceSource(Protocol):
         instance_id: str | None = None,
         filters: ViewFilters = ALL,
         limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
     ) -> EvidencePage: ...
 
     def choices(self) -> FilterChoices: ...
@@ -203,9 +204,16 @@ class LocalSource:
         instance_id: str | None = None,
         filters: ViewFilters = ALL,
         limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
     ) -> EvidencePage:
         return read_raw_evidence(
-            self.root, start, end, active_only=active_only, instance_id=instance_id, limit=limit
+            self.root,
+            start,
+            end,
+            active_only=active_only,
+            instance_id=instance_id,
+            limit=limit,
+            offset=offset,
         )
 
     def choices(self) -> FilterChoices:

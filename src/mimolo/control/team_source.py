@@ -118,6 +118,7 @@ class TeamSource:
         instance_id: str | None = None,
         filters: ViewFilters = ALL,
         limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
     ) -> EvidencePage:
         rows = self.reader.raw_rows(
             start, end, self._filter(filters, filters.client),
@@ -127,6 +128,7 @@ class TeamSource:
         warnings: list[EvidenceWarning] = []
         files: dict[str, None] = {}
         truncated = False
+        seen = 0
         for row in rows:
             label = row.host.label
             files.setdefault(label)
@@ -141,13 +143,17 @@ class TeamSource:
                         message="the stored line is not a complete ledger record",
                     )
                 )  # fmt: skip
+            seen += 1
+            if seen <= offset:
+                continue
             if len(records) >= limit:
                 truncated = True
                 continue
             records.append(record)
         return EvidencePage(
-            records=records, warnings=warnings, files=list(files), truncated=truncated
-        )
+            records=records, warnings=warnings, files=list(files), truncated=truncated,
+            offset=offset,
+        )  # fmt: skip
 
     def choices(self) -> FilterChoices:
         """Hosts, people and recent clients (kept for a minute: they change rarely)."""

@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from mimolo.control.context import control_state, render
-from mimolo.control.evidence_reader import RawRecord
+from mimolo.control.evidence_reader import DEFAULT_LIMIT, RawRecord
 from mimolo.control.evidence_source import EvidenceSource, ViewFilters, parse_filters
 from mimolo.control.review_data import review_config
 from mimolo.dataroot import DataRoot
 from mimolo.slugs import is_slug
 from mimolo.timeline.derive import derive_timeline
 from mimolo.timeline.models import Segment, TimelinePolicy, TimelineSummary, to_epoch
+
+MAX_SKIP = 10_000_000
 
 
 def parse_day(text: str | None, default: date) -> date:
@@ -78,7 +81,7 @@ def derived_segments(
 
 
 async def evidence(request: Request) -> Response:
-    """``GET /evidence?date=&from=&to=&active=1&instance=``."""
+    """``GET /evidence?date=&from=&to=&active=1&instance=&skip=``."""
     query = request.query_params
     state = control_state(request)
     source = state.evidence
@@ -90,9 +93,10 @@ async def evidence(request: Request) -> Response:
     instance = query.get("instance", "")
     active_only = query.get("active") == "1"
     filters = parse_filters(query)
+    skip = parse_skip(query.get("skip"))
     page = await asyncio.to_thread(
         source.read_evidence, start, end, active_only=active_only,
-        instance_id=instance if is_slug(instance) else None, filters=filters,
+        instance_id=instance if is_slug(instance) else None, filters=filters, offset=skip,
     )  # fmt: skip
     good = [r for r in page.records if not r.torn]
     policy, _ = source.load_policy()
@@ -117,11 +121,30 @@ async def evidence(request: Request) -> Response:
         zone_name=str(zone),
         cooldown_min=round(policy.cooldown_s / 60),
         instances=sorted({r.instance_id for r in good}),
+        first_shown=skip + 1,
+        later=_page_query(request, skip + len(page.records)) if page.truncated else None,
+        earlier=_page_query(request, max(0, skip - DEFAULT_LIMIT)) if skip else None,
         prev_day=(day - timedelta(days=1)).isoformat(),
         next_day=(day + timedelta(days=1)).isoformat(),
         filters=filters,
         **team,
     )
+
+
+def parse_skip(text: str | None) -> int:
+    """How many of the window's records a later page skips (``0`` when absent or bad)."""
+    try:
+        return max(0, min(int(text or 0), MAX_SKIP))
+    except ValueError:
+        return 0
+
+
+def _page_query(request: Request, skip: int) -> str:
+    """The same view's query, ``skip`` records in (segments are of the records shown)."""
+    params = {k: v for k, v in request.query_params.items() if k != "skip"}
+    if skip:
+        params["skip"] = str(skip)
+    return urlencode(params)
 
 
 def local_window(day: date, start_t: time, end_t: time, zone: tzinfo) -> tuple[datetime, datetime]:
