@@ -80,24 +80,30 @@ def _days(first: date, *offsets: int) -> list[date]:
     return [first + timedelta(days=n) for n in offsets]
 
 
-def test_chunks_are_contiguous_balanced_and_never_bridge_a_gap() -> None:
+def test_chunks_are_contiguous_balanced_by_bytes_and_bridge_gaps() -> None:
     d0 = date(2026, 1, 1)
-    got = chunks(_days(d0, *range(10)), 2)
+    even = [(d, 100) for d in _days(d0, *range(10))]
+    got = chunks(even, 2)
     assert [(a.date(), b.date()) for a, b in got] == [
         (d0, d0 + timedelta(days=5)),
         (d0 + timedelta(days=5), d0 + timedelta(days=10)),
     ]
-    gapped = chunks(_days(d0, 0, 1, 2, 7, 8), 1)  # one chunk asked, a gap forces two
-    assert [(a.date(), b.date()) for a, b in gapped] == [
-        (d0, d0 + timedelta(days=3)),
-        (d0 + timedelta(days=7), d0 + timedelta(days=9)),
+    # a weekend between (no files, or kept ones) is bridged: one window, not two
+    gapped = chunks([(d, 100) for d in _days(d0, 0, 1, 2, 7, 8)], 1)
+    assert [(a.date(), b.date()) for a, b in gapped] == [(d0, d0 + timedelta(days=9))]
+    # one big day weighs as much as the rest together
+    heavy = chunks([(d0, 900), *[(d, 100) for d in _days(d0, *range(1, 10))]], 2)
+    assert [(a.date(), b.date()) for a, b in heavy] == [
+        (d0, d0 + timedelta(days=1)),
+        (d0 + timedelta(days=1), d0 + timedelta(days=10)),
     ]
-    assert chunks([], 4) == [] and chunks(_days(d0, 0), 0) == []
+    assert len(chunks(even, 3)) == 3 and len(chunks(even, 50)) == 10
+    assert chunks([], 4) == [] and chunks(even[:1], 0) == []
     assert all(a.tzinfo is UTC and b - a >= timedelta(days=1) for a, b in got)
 
 
 def test_run_chunks_never_cut_a_run_and_cover_each_whole() -> None:
-    runs = [(100.5, 200.25, 3), (300.0, 400.0, 1), (450.0, 900.75, 4), (1000.0, 1000.0, 1)]
+    runs = [(100.5, 200.25, 300), (300.0, 400.0, 100), (450.0, 900.75, 400), (1000.0, 1000.0, 100)]
     got = run_chunks(runs, 2)
     assert len(got) == 2
     spans = [(a.timestamp(), b.timestamp()) for a, b in got]
@@ -113,7 +119,7 @@ def test_a_first_review_is_shared_among_workers_and_the_caller_reads_nothing_kep
 ) -> None:
     review = _review_inputs()
     fresh = _review(year, None, review)
-    warmer = InlineWarmer(workers=2)
+    warmer = InlineWarmer(workers=2, min_bytes=1)
     cache = _cache(tmp_path, warmer)
     assert _review(year, cache, review) == fresh
     assert len(warmer.jobs) == 2  # a first read: no bounds kept, two chunks
@@ -122,11 +128,11 @@ def test_a_first_review_is_shared_among_workers_and_the_caller_reads_nothing_kep
     # new rules: the bounds are kept, the pieces are not; the workers categorize again
     other = _review_inputs((Rule(rule_id="all", match=RuleMatch(instance_id="*"),
                                  assign=Assignment(client_id="acme")),))  # fmt: skip
-    again = InlineWarmer(workers=2)
+    again = InlineWarmer(workers=2, min_bytes=1)
     assert _review(year, _cache(tmp_path, again), other) == _review(year, None, other)
     assert len(again.jobs) == 2 and all(job.disk is not None for job in again.jobs)
     # a third process finds everything on disk: no worker, no ledger file read
-    idle = InlineWarmer(workers=2)
+    idle = InlineWarmer(workers=2, min_bytes=1)
     third = _cache(tmp_path, idle)
     assert _review(year, third, review) == fresh
     assert idle.jobs == [] and third.misses == 0
@@ -153,11 +159,11 @@ def test_data_that_never_pauses_is_one_run_and_stays_right(tmp_path: Path) -> No
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"".join(lines))
     review = _review_inputs()
-    first = InlineWarmer(workers=2)
+    first = InlineWarmer(workers=2, min_bytes=1)
     assert _review(root, _cache(tmp_path / "c", first), review) == _review(root, None, review)
     assert len(first.jobs) == 2
     other = _review_inputs(RULES[1:])
-    again = InlineWarmer(workers=2)
+    again = InlineWarmer(workers=2, min_bytes=1)
     assert _review(root, _cache(tmp_path / "c", again), other) == _review(root, None, other)
     assert again.jobs == []
 
@@ -167,15 +173,15 @@ def test_no_worker_is_started_for_a_store_that_cannot_be_written(
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_bytes(b"")
-    warmer = InlineWarmer(workers=2)
+    warmer = InlineWarmer(workers=2, min_bytes=1)
     cache = DayCache(pieces=PieceStore(blocker / "pieces"), warmer=warmer)
     review = _review_inputs()
     assert _review(year, cache, review) == _review(year, None, review)
     assert warmer.jobs == []  # their work could not be kept: the caller reads it all
 
 
-def test_few_unread_days_are_read_by_the_caller(year: DataRoot, tmp_path: Path) -> None:
-    warmer = InlineWarmer(workers=2, min_days=DAYS + 10)
+def test_little_unread_ledger_is_read_by_the_caller(year: DataRoot, tmp_path: Path) -> None:
+    warmer = InlineWarmer(workers=2, min_bytes=2**40)
     review = _review_inputs()
     assert _review(year, _cache(tmp_path, warmer), review) == _review(year, None, review)
     assert warmer.jobs == []
@@ -183,7 +189,7 @@ def test_few_unread_days_are_read_by_the_caller(year: DataRoot, tmp_path: Path) 
 
 def test_real_worker_processes_give_the_same_review(year: DataRoot, tmp_path: Path) -> None:
     review = _review_inputs()
-    cache = _cache(tmp_path, ProcessWarmer(workers=2))
+    cache = _cache(tmp_path, ProcessWarmer(workers=2, min_bytes=1))
     assert _review(year, cache, review) == _review(year, None, review)
     assert cache.misses <= 4  # the workers, not this process, read the ledger
     assert len(list((tmp_path / "pieces").glob("*.pieces"))) >= DAYS - 4
@@ -218,7 +224,7 @@ class _Failing:
     """A warmer whose workers all die at once (nothing kept)."""
 
     workers = 2
-    min_days = 1
+    min_bytes = 1
 
     def __call__(self, jobs: object) -> None:
         return None
@@ -237,7 +243,7 @@ def test_any_chunking_gives_the_answer_of_one_process(
     window = (START + timedelta(days=first), START + timedelta(days=first + length))
     review = _review_inputs(RULES[:1] if new_rules else RULES)
     with tempfile.TemporaryDirectory() as tmp:
-        cache = _cache(Path(tmp), InlineWarmer(workers=workers, min_days=1))
+        cache = _cache(Path(tmp), InlineWarmer(workers=workers, min_bytes=1))
         got = reviewed_timeline(year, *window, POLICY, review, cache=cache, now=NOW)
     assert got == reviewed_timeline(year, *window, POLICY, review, cache=None, now=NOW)
 

@@ -160,16 +160,16 @@ class _Reader:
             self.store.store_run(identities, self.rules_key, self.pname, pieces)
 
 
-def _unread(reader: _Reader, path: Path) -> bool:
-    """A closed day's file exists and its bounds are kept nowhere."""
+def _unread(reader: _Reader, path: Path) -> int:
+    """The size of a closed day's file whose bounds are kept nowhere (0: none such)."""
     identity = file_identity(path)
-    return identity is not None and reader.digest(identity) is None
+    return identity.size if identity is not None and reader.digest(identity) is None else 0
 
 
 def _unkept_runs(
     reader: _Reader, files: Sequence[_File], runs: Sequence[tuple[int, int]], lo: float, hi: float
 ) -> list[tuple[float, float, int]]:
-    """The spans and sizes (files) of closed runs wholly inside ``[lo, hi]`` with no kept
+    """The spans and sizes (bytes) of closed runs wholly inside ``[lo, hi]`` with no kept
     pieces."""
     out: list[tuple[float, float, int]] = []
     for i, j in runs:
@@ -179,7 +179,7 @@ def _unkept_runs(
         if None in identities or not (lo <= run_lo and run_hi <= hi):
             continue
         if not reader.is_kept(cast(tuple[FileIdentity, ...], identities)):
-            out.append((run_lo, run_hi, j - i))
+            out.append((run_lo, run_hi, sum(cast(FileIdentity, f.identity).size for f in run)))
     return out
 
 
@@ -206,19 +206,19 @@ class _Warm:
         store = self.reader.store
         return self.reader.cache.warmer is not None and store is not None and store.writable()
 
-    def days(self, days: Sequence[date]) -> None:
-        """A first read of ``days`` (if many): nothing is kept of them, not even bounds,
-        and there are no decoded copies to read (writing them costs: none are asked)."""
+    def days(self, days: Sequence[tuple[date, int]]) -> None:
+        """A first read of ``days`` (``(day, bytes)``, if much): nothing is kept of them,
+        not even bounds, and there are no decoded copies to read (none are written)."""
         warmer = self.reader.cache.warmer
-        if warmer is not None and len(days) >= warmer.min_days:
+        if warmer is not None and sum(n for _, n in days) >= warmer.min_bytes:
             count = warmer.workers * CHUNKS_PER_WORKER
             self._run(warmer, chunks(sorted(days), count), decoded_copies=False)
 
     def runs(self, runs: Sequence[tuple[float, float, int]]) -> None:
-        """Closed runs with bounds but no kept pieces (new rules, say), if many, shared
+        """Closed runs with bounds but no kept pieces (new rules, say), if much, shared
         without cutting one; workers read the decoded copies where there are some."""
         warmer = self.reader.cache.warmer
-        if warmer is None or sum(n for _, _, n in runs) < warmer.min_days or len(runs) < 2:
+        if warmer is None or sum(n for _, _, n in runs) < warmer.min_bytes or len(runs) < 2:
             return  # one run is one worker's work: no faster than the caller's
         count = warmer.workers * CHUNKS_PER_WORKER
         self._run(warmer, run_chunks(runs, count), decoded_copies=True)
@@ -280,7 +280,8 @@ def cached_base(
     days = evidence_days(start.astimezone(UTC), end.astimezone(UTC))
     warm = _Warm(reader, root, policy, compiled, now or datetime.now(UTC))
     if warm.on:
-        warm.days([d for d in days if d < today and _unread(reader, root.evidence_file(d))])
+        unread = [(d, _unread(reader, root.evidence_file(d))) for d in days if d < today]
+        warm.days([(d, n) for d, n in unread if n])
     files: list[_File] = []
     for day in days:
         f = reader.file(root.evidence_file(day), day)

@@ -31,7 +31,7 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import msgspec
 
@@ -41,10 +41,12 @@ from mimolo.protocol.review import Assignment, Rule
 from mimolo.timeline.models import TimelinePolicy
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
-MIN_DAYS = 30
-"""Fewer unread closed days than this are read in the caller's process (a worker's start
-costs about what a few days' reading does)."""
+MIN_BYTES = 128 * 1024 * 1024
+"""Less unread ledger than this is read in the caller's process: a worker's start costs
+about 0.2 s, what some 30 MB of JSON lines take to decode here, so below this the workers
+gain little or lose."""
 CHUNKS_PER_WORKER = 1  # more chunks balance a loaded machine better, but each costs a
 # start and its edge days; measured on two cores, one each was the faster
 
@@ -68,7 +70,7 @@ class Warmer(Protocol):
     """Runs every job to its end (or gives up on it); what they kept is on disk."""
 
     workers: int
-    min_days: int  # fewer unread days than this are read by the caller itself
+    min_bytes: int  # less unread ledger than this is read by the caller itself
 
     def __call__(self, jobs: Sequence[WarmJob]) -> None: ...
 
@@ -76,9 +78,9 @@ class Warmer(Protocol):
 class InlineWarmer:
     """Every job in this process, one after the other (tests; a one-core machine)."""
 
-    def __init__(self, workers: int = 2, min_days: int = MIN_DAYS) -> None:
+    def __init__(self, workers: int = 2, min_bytes: int = MIN_BYTES) -> None:
         self.workers = workers
-        self.min_days = min_days
+        self.min_bytes = min_bytes
         self.jobs: list[WarmJob] = []
 
     def __call__(self, jobs: Sequence[WarmJob]) -> None:
@@ -87,43 +89,41 @@ class InlineWarmer:
             run_job(job)
 
 
-def chunks(days: Sequence[date], count: int) -> list[tuple[datetime, datetime]]:
-    """UTC windows covering ``days`` (sorted) in at most ``count`` contiguous chunks of
-    about equal numbers of days; a gap between days is never bridged."""
-    if not days or count < 1:
-        return []
-    size = -(-len(days) // count)
-    out: list[tuple[datetime, datetime]] = []
-    first = prev = days[0]
-    taken = 1
-    for day in days[1:]:
-        if taken >= size or day != prev + timedelta(days=1):
-            out.append(_window(first, prev))
-            first, taken = day, 0
-        prev = day
-        taken += 1
-    out.append(_window(first, prev))
-    return out
+def chunks(days: Sequence[tuple[date, int]], count: int) -> list[tuple[datetime, datetime]]:
+    """UTC windows covering ``days`` (``(day, bytes)``, sorted) in at most ``count``
+    contiguous chunks of about equal bytes; the days between two of them (missing, or
+    already kept: a worker reads those from the store) are bridged."""
+    return [_window(first, last) for first, last in _split(days, count)]
 
 
 def run_chunks(
     runs: Sequence[tuple[float, float, int]], count: int
 ) -> list[tuple[datetime, datetime]]:
-    """Windows covering whole runs (``(lo, hi, files)``, in order) in at most ``count``
-    chunks of about equal numbers of files; a run is never cut, so each lies wholly in
-    one window (whole seconds either side: a worker keeps it as the caller would)."""
-    if not runs or count < 1:
+    """Windows covering whole runs (``(lo, hi, bytes)``, in order) in at most ``count``
+    chunks of about equal bytes; a run is never cut, so each lies wholly in one window
+    (whole seconds either side: a worker keeps it as the caller would). Everything in a
+    run lies before everything in the next, so a chunk ends where its last run does."""
+    spans = [((lo, hi), n) for lo, hi, n in runs]
+    return [_span(first[0], last[1]) for first, last in _split(spans, count)]
+
+
+def _split(items: Sequence[tuple[T, int]], count: int) -> list[tuple[T, T]]:
+    """The first and last item of each of at most ``count`` runs of consecutive items of
+    about equal weight (every item in one)."""
+    if not items or count < 1:
         return []
-    size = -(-sum(n for _, _, n in runs) // count)
-    out: list[tuple[datetime, datetime]] = []
-    lo, hi, taken = runs[0]
-    for a, b, n in runs[1:]:
-        if taken + n > size:
-            out.append(_span(lo, hi))
-            lo, taken = a, 0
-        hi = max(hi, b)
-        taken += n
-    out.append(_span(lo, hi))
+    size = max(1, -(-sum(max(0, w) for _, w in items) // count))
+    out: list[tuple[T, T]] = []
+    first, taken = items[0][0], max(0, items[0][1])
+    last = first
+    for item, weight in items[1:]:
+        weight = max(0, weight)
+        if taken + weight > size and len(out) < count - 1:
+            out.append((first, last))
+            first, taken = item, 0
+        last = item
+        taken += weight
+    out.append((first, last))
     return out
 
 
@@ -173,9 +173,9 @@ class ProcessWarmer:
     """Up to ``workers`` jobs at a time, each in a process of its own; one call at a time
     (a second view of the same year waits, and its workers then find the pieces kept)."""
 
-    def __init__(self, workers: int, min_days: int = MIN_DAYS, wait_s: float = 600.0) -> None:
+    def __init__(self, workers: int, min_bytes: int = MIN_BYTES, wait_s: float = 600.0) -> None:
         self.workers = workers
-        self.min_days = min_days
+        self.min_bytes = min_bytes
         self.wait_s = wait_s
         self._lock = threading.Lock()
 
