@@ -58,9 +58,10 @@ def test_signing_in_strips_the_token_and_shows_the_banner(page: Page, control: L
 def test_evidence_viewer_shows_raw_records_and_filters_to_active(
     page: Page, control: LiveControl
 ) -> None:
-    sign_in(page, control, f"/evidence?date={DEMO_DAY}")
+    sign_in(page, control, f"/evidence?date={DEMO_DAY}&from=09:00&to=10:30")
     records = page.locator("[data-record]")
     expect(records.first).to_be_visible()
+    expect(page.locator("#raw-title")).not_to_contain_text("more not shown")  # one page
     total = records.count()
     passive = page.locator('[data-record][data-active="false"]').count()
     assert passive > 0 and total > passive
@@ -80,7 +81,7 @@ def test_evidence_viewer_warns_about_a_torn_line(page: Page, control: LiveContro
     path = control.root.evidence_file(date(2026, 3, 5))
     with open(path, "ab") as handle:
         handle.write(b'{"seq": 999999, "id": "torn", "rec')
-    sign_in(page, control, "/evidence?date=2026-03-05")
+    sign_in(page, control, "/evidence?date=2026-03-05&from=16:00")  # one page with it
     warning = page.locator('[data-warning="torn_line"]')
     expect(warning).to_have_count(1)
     expect(page.locator('[data-record][data-torn="true"] pre')).to_contain_text('"id": "torn"')

@@ -22,7 +22,9 @@ from mimolo.slugs import is_slug
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LIMIT = 1000
+DEFAULT_LIMIT = 500
+"""Records per page of the viewer: each is its whole ledger line, so a page of 500 is
+about 700 kB of HTML (later pages with ``skip``)."""
 
 WarningKind = Literal["torn_line", "missing_artifact", "unsafe_artifact_path"]
 
