@@ -73,6 +73,36 @@ class EvidencePage(msgspec.Struct, kw_only=True):
     """How many of the window's records come before the first shown (a later page)."""
 
 
+class PageOf:
+    """A window's records a page at a time: ``limit`` of them after the first ``offset``
+    (the local ledger's and the team store's readers both page through this)."""
+
+    def __init__(self, limit: int, offset: int) -> None:
+        self.limit = limit
+        self.offset = offset
+        self.seen = 0
+        self.records: list[RawRecord] = []
+        self.truncated = False
+
+    def add(self, record: RawRecord) -> None:
+        self.seen += 1
+        if self.seen <= self.offset:
+            return
+        if len(self.records) >= self.limit:
+            self.truncated = True
+            return
+        self.records.append(record)
+
+    def page(self, warnings: list[EvidenceWarning], files: list[str]) -> EvidencePage:
+        return EvidencePage(
+            records=self.records,
+            warnings=warnings,
+            files=files,
+            truncated=self.truncated,
+            offset=self.offset,
+        )
+
+
 _line_decoder = view_decoder()
 _any_decoder = msgspec.json.Decoder()
 
@@ -204,11 +234,9 @@ def read_raw_evidence(
 ) -> EvidencePage:
     """Ledger lines whose window overlaps ``[start, end)`` (torn lines always shown), in
     file order: ``limit`` of them after the first ``offset``; the warnings of them all."""
-    records: list[RawRecord] = []
-    seen = 0
+    paged = PageOf(limit, offset)
     warnings: list[EvidenceWarning] = []
     files: list[str] = []
-    truncated = False
     # A summary received just after midnight may cover the window: read one day beyond.
     for day in days_between(start, end + timedelta(days=1)):
         path = root.evidence_file(day)
@@ -243,22 +271,15 @@ def read_raw_evidence(
                 warnings.extend(
                     check_artifacts(root, record.plugin_id, record.instance_id, raw, rel, index)
                 )
-            seen += 1
-            if seen <= offset:
-                continue
-            if len(records) >= limit:
-                truncated = True
-                continue
-            records.append(record)
-    return EvidencePage(
-        records=records, warnings=warnings, files=files, truncated=truncated, offset=offset
-    )
+            paged.add(record)
+    return paged.page(warnings, files)
 
 
 __all__ = [
     "DEFAULT_LIMIT",
     "EvidencePage",
     "EvidenceWarning",
+    "PageOf",
     "RawRecord",
     "check_artifacts",
     "days_between",

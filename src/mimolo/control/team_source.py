@@ -24,6 +24,7 @@ from mimolo.control.evidence_reader import (
     DEFAULT_LIMIT,
     EvidencePage,
     EvidenceWarning,
+    PageOf,
     RawRecord,
     parse_line,
 )
@@ -124,11 +125,9 @@ class TeamSource:
             start, end, self._filter(filters, filters.client),
             instance_id=instance_id, active_only=active_only,
         )  # fmt: skip
-        records: list[RawRecord] = []
+        paged = PageOf(limit, offset)
         warnings: list[EvidenceWarning] = []
         files: dict[str, None] = {}
-        truncated = False
-        seen = 0
         for row in rows:
             label = row.host.label
             files.setdefault(label)
@@ -143,17 +142,8 @@ class TeamSource:
                         message="the stored line is not a complete ledger record",
                     )
                 )  # fmt: skip
-            seen += 1
-            if seen <= offset:
-                continue
-            if len(records) >= limit:
-                truncated = True
-                continue
-            records.append(record)
-        return EvidencePage(
-            records=records, warnings=warnings, files=list(files), truncated=truncated,
-            offset=offset,
-        )  # fmt: skip
+            paged.add(record)
+        return paged.page(warnings, list(files))
 
     def choices(self) -> FilterChoices:
         """Hosts, people and recent clients (kept for a minute: they change rarely)."""
