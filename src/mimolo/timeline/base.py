@@ -139,14 +139,16 @@ class _Reader:
                 f.identity = None
         return f.summaries
 
+    def _key(self, identities: tuple[FileIdentity, ...]) -> tuple[object, ...]:
+        return ("base", identities, self.rules_key, self.pkey)
+
     def is_kept(self, identities: tuple[FileIdentity, ...]) -> bool:
-        key = ("base", identities, self.rules_key, self.pkey)
-        return key in self.cache.derived or (
+        return self._key(identities) in self.cache.derived or (
             self.store is not None and self.store.has_run(identities, self.rules_key, self.pname)
         )
 
     def kept(self, identities: tuple[FileIdentity, ...]) -> list[Piece] | None:
-        key = ("base", identities, self.rules_key, self.pkey)
+        key = self._key(identities)
         hit = cast("list[Piece] | None", self.cache.derived.get(key))
         if hit is None and self.store is not None:
             hit = self.store.load_run(identities, self.rules_key, self.pname)
@@ -155,9 +157,30 @@ class _Reader:
         return hit
 
     def keep(self, identities: tuple[FileIdentity, ...], pieces: list[Piece], weight: int) -> None:
-        self.cache.derived.put(("base", identities, self.rules_key, self.pkey), pieces, weight)
+        self.cache.derived.put(self._key(identities), pieces, weight)
         if self.store is not None:
             self.store.store_run(identities, self.rules_key, self.pname, pieces)
+
+
+class _Run:
+    """Consecutive files nothing derived crosses (``runs.split_runs``), and their span."""
+
+    __slots__ = ("files", "hi", "lo")
+
+    def __init__(self, files: list[_File]) -> None:
+        self.files = files
+        self.lo = min(f.bounds.lo for f in files)
+        self.hi = max(f.bounds.hi for f in files)
+
+    def identities(self) -> tuple[FileIdentity, ...] | None:
+        """The files' identities as they stand (``None``: an open day, or one that
+        changed while read): what a kept copy of the run is keyed on."""
+        got = tuple(f.identity for f in self.files)
+        return None if None in got else cast(tuple[FileIdentity, ...], got)
+
+    def whole_in(self, lo: float, hi: float) -> bool:
+        """Closed and wholly inside ``[lo, hi]``: its pieces can be kept."""
+        return lo <= self.lo and self.hi <= hi and self.identities() is not None
 
 
 def _unread(reader: _Reader, path: Path) -> int:
@@ -167,19 +190,15 @@ def _unread(reader: _Reader, path: Path) -> int:
 
 
 def _unkept_runs(
-    reader: _Reader, files: Sequence[_File], runs: Sequence[tuple[int, int]], lo: float, hi: float
+    reader: _Reader, runs: Sequence[_Run], lo: float, hi: float
 ) -> list[tuple[float, float, int]]:
     """The spans and sizes (bytes) of closed runs wholly inside ``[lo, hi]`` with no kept
     pieces."""
     out: list[tuple[float, float, int]] = []
-    for i, j in runs:
-        run = files[i:j]
-        identities = tuple(f.identity for f in run)
-        run_lo, run_hi = min(f.bounds.lo for f in run), max(f.bounds.hi for f in run)
-        if None in identities or not (lo <= run_lo and run_hi <= hi):
-            continue
-        if not reader.is_kept(cast(tuple[FileIdentity, ...], identities)):
-            out.append((run_lo, run_hi, sum(cast(FileIdentity, f.identity).size for f in run)))
+    for run in runs:
+        identities = run.identities()
+        if identities is not None and run.whole_in(lo, hi) and not reader.is_kept(identities):
+            out.append((run.lo, run.hi, sum(i.size for i in identities)))
     return out
 
 
@@ -287,30 +306,26 @@ def cached_base(
         f = reader.file(root.evidence_file(day), day)
         if f is not None:
             files.append(f)
-    bounds = [f.bounds for f in files]
-    runs = split_runs(bounds)
+    runs = [_Run(files[i:j]) for i, j in split_runs([f.bounds for f in files])]
     if warm.on:
-        warm.runs(_unkept_runs(reader, files, runs, lo, hi))
+        warm.runs(_unkept_runs(reader, runs, lo, hi))
     memo: Memo = {}
     pieces: list[Piece] = []
-    for i, j in runs:
-        run = files[i:j]
-        run_lo = min(b.lo for b in bounds[i:j])
-        run_hi = max(b.hi for b in bounds[i:j])
-        if run_hi < lo or run_lo > hi:
+    for run in runs:
+        if run.hi < lo or run.lo > hi:
             continue
-        whole = lo <= run_lo and run_hi <= hi and all(f.identity is not None for f in run)
+        whole = run.whole_in(lo, hi)
         if whole:
-            hit = reader.kept(tuple(cast(FileIdentity, f.identity) for f in run))
+            hit = reader.kept(cast(tuple[FileIdentity, ...], run.identities()))
             if hit is not None:
                 pieces.extend(hit)
                 continue
-        summaries = list(itertools.chain.from_iterable(reader.summaries(f) for f in run))
-        facts = _run_facts(run, facts_cache) if compiled.needs_facts else None
+        summaries = list(itertools.chain.from_iterable(reader.summaries(f) for f in run.files))
+        facts = _run_facts(run.files, facts_cache) if compiled.needs_facts else None
         made = base_pieces(summaries, policy, compiled, facts, lo, hi, memo)
-        identities = tuple(f.identity for f in run)
-        if whole and None not in identities:
-            reader.keep(cast(tuple[FileIdentity, ...], identities), made, len(summaries))
+        identities = run.identities()  # a file that changed while read is kept nowhere
+        if whole and identities is not None:
+            reader.keep(identities, made, len(summaries))
         pieces.extend(made)
     return pieces, reader.warnings
 
