@@ -16,7 +16,7 @@ from playwright.sync_api import Page
 from mimolo.dataroot import DataRoot
 from mimolo.ipc.client import request_sync
 
-from ._live import OpsProcess
+from ._live import LiveControl, OpsProcess, wait_for
 from .ledger_files import summary_line, write_ledger
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -62,6 +62,17 @@ def review_ops(root: DataRoot) -> Iterator[OpsProcess]:
         yield ops.start()
     finally:
         ops.stop()
+
+
+TIMEOUT_MS = 30_000
+
+
+def open_signed_in(page: Page, control: LiveControl, path: str) -> Page:
+    """Once Control reaches Operations: sign in, then open ``path``."""
+    wait_for(lambda: control.ops.available, "Control to reach Operations")
+    page.goto(control.signin_url)
+    page.goto(f"{control.base}{path}")
+    return page
 
 
 def call(root: DataRoot, cmd: str, **fields: Any) -> dict[str, Any]:

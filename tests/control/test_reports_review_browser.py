@@ -14,8 +14,8 @@ from pypdf import PdfReader
 from mimolo.dataroot import DataRoot
 from mimolo.timeline.review_io import read_invoices
 
-from ._live import LiveControl, OpsProcess, wait_for
-from ._review_stack import DAY, review_ops
+from ._live import LiveControl, OpsProcess
+from ._review_stack import DAY, open_signed_in, review_ops
 
 pytestmark = pytest.mark.browser
 
@@ -30,9 +30,7 @@ def ops(data_root: DataRoot) -> Iterator[OpsProcess]:
 
 @pytest.fixture
 def reports(page: Page, control: LiveControl, ops: OpsProcess) -> Page:
-    wait_for(lambda: control.ops.available, "Control to reach Operations")
-    page.goto(control.signin_url)
-    page.goto(f"{control.base}/reports")
+    open_signed_in(page, control, "/reports")
     return page
 
 

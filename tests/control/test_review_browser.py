@@ -14,12 +14,10 @@ from playwright.sync_api import Page, expect
 from mimolo.dataroot import DataRoot
 from mimolo.timeline.review_io import read_adjustments
 
-from ._live import LiveControl, OpsProcess, wait_for
-from ._review_stack import DAY, call, drag, local, review_ops
+from ._live import LiveControl, OpsProcess
+from ._review_stack import DAY, TIMEOUT_MS, call, drag, local, open_signed_in, review_ops
 
 pytestmark = pytest.mark.browser
-
-TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +28,7 @@ def ops(data_root: DataRoot) -> Iterator[OpsProcess]:
 
 @pytest.fixture
 def day_page(page: Page, control: LiveControl, ops: OpsProcess) -> Page:
-    wait_for(lambda: control.ops.available, "Control to reach Operations")
-    page.goto(control.signin_url)
-    page.goto(f"{control.base}/timeline?date={DAY.isoformat()}")
+    open_signed_in(page, control, f"/timeline?date={DAY.isoformat()}")
     expect(page.locator("#review-chart")).to_be_visible()
     expect(page.locator("#sel-apply")).to_be_enabled(timeout=TIMEOUT_MS)
     return page

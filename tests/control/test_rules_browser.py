@@ -11,12 +11,10 @@ from playwright.sync_api import Page, expect
 
 from mimolo.dataroot import DataRoot
 
-from ._live import LiveControl, OpsProcess, wait_for
-from ._review_stack import DAY, call, review_ops
+from ._live import LiveControl, OpsProcess
+from ._review_stack import DAY, TIMEOUT_MS, call, open_signed_in, review_ops
 
 pytestmark = pytest.mark.browser
-
-TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +25,7 @@ def ops(data_root: DataRoot) -> Iterator[OpsProcess]:
 
 @pytest.fixture
 def rules_page(page: Page, control: LiveControl, ops: OpsProcess) -> Page:
-    wait_for(lambda: control.ops.available, "Control to reach Operations")
-    page.goto(control.signin_url)
-    page.goto(f"{control.base}/rules?date={DAY.isoformat()}")
+    open_signed_in(page, control, f"/rules?date={DAY.isoformat()}")
     expect(page.locator("#rules-save")).to_be_enabled(timeout=TIMEOUT_MS)
     return page
 
