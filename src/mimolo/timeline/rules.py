@@ -73,13 +73,7 @@ class _Compiled(msgspec.Struct, frozen=True):
         return self.client_id is None or bool(self.client_id.match(f.client_id or ""))
 
     def matches(self, f: SummaryFacts) -> bool:
-        if self.mode is not None and f.mode != self.mode:
-            return False
-        if self.instance_id is not None and not self.instance_id.match(f.instance_id):
-            return False
-        if self.plugin_id is not None and not self.plugin_id.match(f.plugin_id):
-            return False
-        if self.client_id is not None and not self.client_id.match(f.client_id or ""):
+        if not self.matches_ids(f):
             return False
         if self.application is not None and not any(
             name is not None and self.application.search(name)
