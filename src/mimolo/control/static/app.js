@@ -21,6 +21,7 @@
     clearTimeout(toast.timer);
     toast.timer = setTimeout(() => { el.hidden = true; }, 4000);
   }
+  window.mimoloToast = toast;  // review.js and rules.js show their messages with it
 
   async function postForm(url, params) {
     const response = await fetch(url, {

@@ -11,15 +11,7 @@
   const MINUTE = 60000;
   let drag = null;
 
-  function toast(message, isError) {
-    const el = document.getElementById("toast");
-    if (!el || !message) return;
-    el.textContent = message;
-    el.classList.toggle("toast-error", !!isError);
-    el.hidden = false;
-    clearTimeout(toast.timer);
-    toast.timer = setTimeout(() => { el.hidden = true; }, 4000);
-  }
+  const toast = window.mimoloToast;  // app.js (loaded first, by every page)
 
   function chart() { return document.getElementById("review-chart"); }
   function zone() { return document.getElementById("review")?.dataset.zone || "UTC"; }

@@ -13,15 +13,7 @@
   let timer = null;
   let generation = 0;
 
-  function toast(message, isError) {
-    const el = document.getElementById("toast");
-    if (!el || !message) return;
-    el.textContent = message;
-    el.classList.toggle("toast-error", !!isError);
-    el.hidden = false;
-    clearTimeout(toast.timer);
-    toast.timer = setTimeout(() => { el.hidden = true; }, 4000);
-  }
+  const toast = window.mimoloToast;  // app.js (loaded first, by every page)
 
   function tags(text) {
     return text.split(/[\s,]+/).map((t) => t.trim()).filter(Boolean);
