@@ -135,13 +135,15 @@ def _encode(
     return _encoder.encode(cols)
 
 
-def _ints(typecode: str, data: bytes) -> array[int]:
+def int_column(typecode: str, data: bytes) -> array[int]:
+    """A packed column of integers back from its bytes (this and the review's store)."""
     out: array[int] = array(typecode)
     out.frombytes(data)
     return out
 
 
-def _floats(data: bytes) -> array[float]:
+def float_column(data: bytes) -> array[float]:
+    """A packed column of doubles back from its bytes."""
     out: array[float] = array("d")
     out.frombytes(data)
     return out
@@ -153,18 +155,18 @@ def _summaries(cols: _Columns) -> list[TimelineSummary]:
     strings = cols.strings
     clients: list[str | None] = [None, *strings]
     columns = (
-        [strings[i] for i in _ints(cols.index_type, cols.instance)],
-        [strings[i] for i in _ints(cols.index_type, cols.plugin)],
-        _floats(cols.start),
-        _floats(cols.end),
+        [strings[i] for i in int_column(cols.index_type, cols.instance)],
+        [strings[i] for i in int_column(cols.index_type, cols.plugin)],
+        float_column(cols.start),
+        float_column(cols.end),
         [_MODES[m] for m in cols.mode],
         [_KEEP[k] for k in cols.keep_alive],
-        [clients[c] for c in _ints(cols.index_type, cols.client)],
-        _ints("q", cols.seq),
+        [clients[c] for c in int_column(cols.index_type, cols.client)],
+        int_column("q", cols.seq),
     )
     if len({len(c) for c in columns}) != 1:
         raise ValueError("columns of different lengths")
     return list(map(TimelineSummary, *columns))
 
 
-__all__ = ["FORMAT_VERSION", "DiskCache", "cache_dir"]
+__all__ = ["FORMAT_VERSION", "DiskCache", "cache_dir", "float_column", "int_column"]

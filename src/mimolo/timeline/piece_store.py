@@ -31,6 +31,7 @@ from typing import overload
 import msgspec
 
 from mimolo.dataroot import DataRoot, ensure_private_dir, write_atomic
+from mimolo.timeline.disk_cache import float_column, int_column
 from mimolo.timeline.identity import FileIdentity
 from mimolo.timeline.pieces import Member, Piece
 from mimolo.timeline.reader import ReadWarning
@@ -111,10 +112,10 @@ class _Columns:
 
     def __init__(self, run: _Run) -> None:
         self.strings = run.strings
-        self.instance = _ints("I", run.instance)
-        self.start = _floats(run.start)
-        self.end = _floats(run.end)
-        self.seq = _ints("q", run.seq)
+        self.instance = int_column("I", run.instance)
+        self.start = float_column(run.start)
+        self.end = float_column(run.end)
+        self.seq = int_column("q", run.seq)
         if not len(self.instance) == len(self.start) == len(self.end) == len(self.seq):
             raise ValueError("record columns of different lengths")
 
@@ -290,18 +291,6 @@ class PieceStore:
     ) -> None:
         run = _encode_run(identities, rules, policy, pieces)
         self._write(self._run_path(identities, rules, policy), _encoder.encode(run))
-
-
-def _ints(typecode: str, data: bytes) -> array[int]:
-    out: array[int] = array(typecode)
-    out.frombytes(data)
-    return out
-
-
-def _floats(data: bytes) -> array[float]:
-    out: array[float] = array("d")
-    out.frombytes(data)
-    return out
 
 
 def _encode_run(
