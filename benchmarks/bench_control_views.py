@@ -27,16 +27,14 @@ from benchmarks._core import BenchContext, Figure, Measured, below, log
 from benchmarks.bench_review import (
     ADJUSTMENTS,
     END_DAY,
-    INTERVAL_S,
     RULES,
-    SEED,
     make_adjustments,
     make_rules,
+    write_year,
 )
 from mimolo.control import Auth, create_app
 from mimolo.dataroot import DataRoot, ensure_private_dir
 from mimolo.protocol.review import BillingFigures, InvoiceEntry
-from mimolo.timeline.demo import DemoSpec, write_demo
 from mimolo.timeline.review_io import adjustments_path, invoices_path
 
 TARGET_MS = 100.0
@@ -111,15 +109,7 @@ async def measure(root: DataRoot, week_day: date, samples: int) -> tuple[Measure
 
 
 def run(ctx: BenchContext) -> list[Figure]:
-    days = ctx.scale(full=365, quick=30)
-    root = DataRoot.resolve(ctx.tmp_dir("control-views")).ensure()
-    log(f"writing {days} days of demo evidence (with the desktop agent)")
-    stats = write_demo(
-        root,
-        DemoSpec(
-            days=days, seed=SEED, end=END_DAY, interval_s=INTERVAL_S, weekends=True, desktop=True
-        ),
-    )
+    root, stats, days = write_year(ctx, "control-views")
     first = END_DAY - timedelta(days=days - 1)
     n_adjust = ctx.scale(full=ADJUSTMENTS, quick=ADJUSTMENTS * 30 // 365)
     write_config(root)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import random
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from benchmarks._core import BenchContext, Figure, below, log
@@ -36,12 +35,10 @@ from mimolo.protocol.review import (
     RuleMatch,
 )
 from mimolo.timeline import DayCache, TimelinePolicy
-from mimolo.timeline.demo import DEMO_CLIENTS, DemoSpec, write_demo
-from mimolo.timeline.disk_cache import DiskCache
+from mimolo.timeline.demo import DEMO_CLIENTS, DemoSpec, DemoStats, write_demo
 from mimolo.timeline.facts import FactsCache
-from mimolo.timeline.piece_store import PieceStore
+from mimolo.timeline.query import disk_backed_cache
 from mimolo.timeline.review import ReviewInputs, reviewed_timeline
-from mimolo.timeline.warm import ProcessWarmer
 
 END_DAY = date(2026, 6, 30)
 SEED = 2026
@@ -129,26 +126,19 @@ def make_adjustments(n: int, first: date, days: int) -> list[Adjustment]:
     return out
 
 
-def _disk_cache(directory: Path, days: int, workers: int) -> DayCache:
-    """A new process's cache of the data root, as ``cache_for`` makes it."""
-    return DayCache(
-        max_days=days + 10,
-        disk=DiskCache(directory / "timeline"),
-        pieces=PieceStore(directory / "review"),
-        warmer=ProcessWarmer(workers) if workers > 1 else None,
+def write_year(ctx: BenchContext, name: str) -> tuple[DataRoot, DemoStats, int]:
+    """The year (quick: 30 days) of demo evidence with the desktop agent, in a new root."""
+    days = ctx.scale(full=365, quick=30)
+    root = DataRoot.resolve(ctx.tmp_dir(name)).ensure()
+    log(f"writing {days} days of demo evidence (with the desktop agent)")
+    spec = DemoSpec(
+        days=days, seed=SEED, end=END_DAY, interval_s=INTERVAL_S, weekends=True, desktop=True
     )
+    return root, write_demo(root, spec), days
 
 
 def run(ctx: BenchContext) -> list[Figure]:
-    days = ctx.scale(full=365, quick=30)
-    root = DataRoot.resolve(ctx.tmp_dir("review")).ensure()
-    log(f"writing {days} days of demo evidence (with the desktop agent)")
-    stats = write_demo(
-        root,
-        DemoSpec(
-            days=days, seed=SEED, end=END_DAY, interval_s=INTERVAL_S, weekends=True, desktop=True
-        ),
-    )
+    root, stats, days = write_year(ctx, "review")
     first = END_DAY - timedelta(days=days - 1)
     start, end = _day(first), _day(END_DAY + timedelta(days=1))
     now = end + timedelta(days=2)
@@ -176,7 +166,7 @@ def run(ctx: BenchContext) -> list[Figure]:
     workers = os.cpu_count() or 1
 
     def first_read() -> float:
-        fresh = _disk_cache(ctx.tmp_dir("review-first"), days, workers)
+        fresh = disk_backed_cache(ctx.tmp_dir("review-first"), max_days=days + 10)
         return ctx.time_call(
             lambda: reviewed_timeline(
                 root, start, end, policy, inputs, cache=fresh, facts_cache=None, now=now
@@ -191,7 +181,7 @@ def run(ctx: BenchContext) -> list[Figure]:
         end,
         policy,
         inputs,
-        cache=_disk_cache(store, days, workers),
+        cache=disk_backed_cache(store, max_days=days + 10),
         facts_cache=None,
         now=now,
     )
@@ -204,7 +194,9 @@ def run(ctx: BenchContext) -> list[Figure]:
                 end,
                 policy,
                 inputs,
-                cache=_disk_cache(store, days, workers),  # empty in memory: a new process
+                cache=disk_backed_cache(
+                    store, max_days=days + 10
+                ),  # empty in memory: a new process
                 facts_cache=FactsCache(max_files=days + 10),
                 now=now,
             )
@@ -231,7 +223,7 @@ def run(ctx: BenchContext) -> list[Figure]:
                 end,
                 policy,
                 edited,
-                cache=_disk_cache(store, days, workers),
+                cache=disk_backed_cache(store, max_days=days + 10),
                 facts_cache=FactsCache(max_files=days + 10),
                 now=now,
             )

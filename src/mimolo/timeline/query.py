@@ -11,11 +11,11 @@ from pathlib import Path
 
 from mimolo.dataroot import DataRoot
 from mimolo.errors import ConfigError
-from mimolo.timeline.cache import DayCache
+from mimolo.timeline.cache import DEFAULT_MAX_DAYS, DayCache
 from mimolo.timeline.derive import derive_timeline
-from mimolo.timeline.disk_cache import DiskCache, cache_dir
+from mimolo.timeline.disk_cache import DiskCache
 from mimolo.timeline.models import Timeline, TimelinePolicy, TimelineSummary, to_epoch
-from mimolo.timeline.piece_store import PieceStore, store_dir
+from mimolo.timeline.piece_store import PieceStore
 from mimolo.timeline.reader import ReadWarning, evidence_days, read_file
 from mimolo.timeline.warm import ProcessWarmer
 
@@ -29,19 +29,25 @@ _ROOT_CACHES: dict[Path, DayCache] = {}
 _ROOT_LOCK = threading.Lock()
 
 
+def disk_backed_cache(directory: Path, *, max_days: int = DEFAULT_MAX_DAYS) -> DayCache:
+    """A day cache with on-disk copies under ``directory`` (``timeline/``: decoded days,
+    ``review/``: the review's kept pieces) and, with more than one core, a first review
+    of many days shared among worker processes (one per core)."""
+    workers = os.cpu_count() or 1
+    return DayCache(
+        max_days=max_days,
+        disk=DiskCache(directory / "timeline"),
+        pieces=PieceStore(directory / "review"),
+        warmer=ProcessWarmer(workers) if workers > 1 else None,
+    )
+
+
 def cache_for(data_root: DataRoot) -> DayCache:
-    """The process-wide cache of one data root, with on-disk copies of decoded days and
-    of the review's kept pieces under control/cache/, and a first review of many days
-    shared among worker processes (one per core)."""
+    """The process-wide cache of one data root, its copies under control/cache/."""
     with _ROOT_LOCK:
         cache = _ROOT_CACHES.get(data_root.root)
         if cache is None:
-            workers = os.cpu_count() or 1
-            cache = DayCache(
-                disk=DiskCache(cache_dir(data_root)),
-                pieces=PieceStore(store_dir(data_root)),
-                warmer=ProcessWarmer(workers) if workers > 1 else None,
-            )
+            cache = disk_backed_cache(data_root.control_dir / "cache")
             _ROOT_CACHES[data_root.root] = cache
         return cache
 
