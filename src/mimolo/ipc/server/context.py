@@ -85,6 +85,19 @@ class IpcContext:
         """A ``kind: "audit"`` breadcrumb for every config change made over IPC."""
         self.diagnostics.record("audit", action=action, via="ipc", **fields)
 
+    def refused(self, action: str, via: str, exc: MimoloError, **fields: Any) -> None:
+        """The warning audit record of a change refused with ``exc`` (``via``: who asked)."""
+        self.diagnostics.record(
+            "audit",
+            level="warning",
+            action=action,
+            via=via,
+            outcome="refused",
+            error=exc.code,
+            message=exc.message,
+            **fields,
+        )
+
     def uptime_s(self) -> float:
         return round(time.monotonic() - self.started_monotonic, 3)
 

@@ -108,16 +108,7 @@ async def _decided(
     try:
         return await run()
     except MimoloError as exc:
-        ctx.diagnostics.record(
-            "audit",
-            level="warning",
-            action=action,
-            via=via,
-            outcome="refused",
-            error=exc.code,
-            message=exc.message,
-            **fields,
-        )
+        ctx.refused(action, via, exc, **fields)
         raise
 
 

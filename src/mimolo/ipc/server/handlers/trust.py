@@ -48,16 +48,7 @@ def _decided(ctx: IpcContext, action: str, via: str, run: Callable[[], T], **fie
     try:
         result = run()
     except MimoloError as exc:
-        ctx.diagnostics.record(
-            "audit",
-            level="warning",
-            action=action,
-            via=via,
-            outcome="refused",
-            error=exc.code,
-            message=exc.message,
-            **fields,
-        )
+        ctx.refused(action, via, exc, **fields)
         raise
     return result
 
