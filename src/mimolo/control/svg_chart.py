@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Literal
 from xml.sax.saxutils import escape, quoteattr
 
 PALETTE_SIZE = 8
@@ -18,6 +19,11 @@ LANE_H = 28
 LANE_GAP = 8
 AXIS_H = 24
 BAR_H = 18
+
+GroupBy = Literal["client", "instance"]
+"""What a chart's lanes are: one per client, or one per agent instance."""
+UNASSIGNED = "unassigned"
+"""The lane of time no client was given."""
 
 
 class Axis:
@@ -123,7 +129,9 @@ __all__ = [
     "LANE_GAP",
     "LANE_H",
     "PALETTE_SIZE",
+    "UNASSIGNED",
     "Axis",
+    "GroupBy",
     "bar",
     "chart_height",
     "empty_label",

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Literal, Protocol
+from typing import Protocol
 from xml.sax.saxutils import escape, quoteattr
 
 from mimolo.control.svg_chart import (
     AXIS_H,
     LABEL_W,
     PALETTE_SIZE,
+    UNASSIGNED,
     Axis,
+    GroupBy,
     bar,
     chart_height,
     empty_label,
@@ -31,8 +33,6 @@ from mimolo.control.svg_chart import (
     tick_marks,
 )
 
-GroupBy = Literal["client", "instance"]
-UNASSIGNED = "unassigned"
 IDLE_LANE = "Idle"
 LOCK_LABEL_H = 14
 

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Protocol
 from xml.sax.saxutils import quoteattr
 
 import msgspec
 
 from mimolo.control.svg_chart import (
     PALETTE_SIZE,
+    UNASSIGNED,
     Axis,
+    GroupBy,
     bar,
     chart_height,
     empty_label,
@@ -26,9 +28,6 @@ from mimolo.control.svg_chart import (
     tick_marks,
     utc_ticks,
 )
-
-GroupBy = Literal["client", "instance"]
-UNASSIGNED = "unassigned"
 
 
 class SegmentLike(Protocol):

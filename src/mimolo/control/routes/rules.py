@@ -26,15 +26,11 @@ from mimolo.control.review_data import review_config, view_window
 from mimolo.control.review_view import known_clients, known_projects
 from mimolo.control.routes.evidence import parse_day
 from mimolo.control.rules_editor import parse_default, parse_rules, rules_payload
+from mimolo.control.svg_chart import hours_minutes
 from mimolo.errors import IpcError, MimoloError, RulesInvalid
 from mimolo.timeline.rules import DEFAULT_CATCH, rule_catch
 
 log = logging.getLogger(__name__)
-
-
-def _duration(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    return f"{minutes // 60}h {minutes % 60:02d}m"
 
 
 async def rules_page(request: Request) -> Response:
@@ -81,7 +77,7 @@ async def rules_catch(request: Request) -> Response:
         default=default,
     )  # fmt: skip
     counts: dict[str, Any] = {
-        key: {"seconds": secs, "text": _duration(secs)} for key, secs in catch.items()
+        key: {"seconds": secs, "text": hours_minutes(secs)} for key, secs in catch.items()
     }
     return json_ok(catch=counts, default_key=DEFAULT_CATCH, zone=str(config.zone))
 
