@@ -186,23 +186,22 @@ def run(ctx: BenchContext) -> list[Figure]:
         now=now,
     )
 
-    def new_process() -> float:
+    def in_new_process(with_inputs: ReviewInputs) -> float:
+        """A review through caches empty in memory (a new process) over ``store``."""
         return ctx.time_call(
             lambda: reviewed_timeline(
                 root,
                 start,
                 end,
                 policy,
-                inputs,
-                cache=disk_backed_cache(
-                    store, max_days=days + 10
-                ),  # empty in memory: a new process
+                with_inputs,
+                cache=disk_backed_cache(store, max_days=days + 10),
                 facts_cache=FactsCache(max_files=days + 10),
                 now=now,
             )
         )
 
-    process_s = ctx.median_of(new_process, warmup=0)
+    process_s = ctx.median_of(lambda: in_new_process(inputs), warmup=0)
     edits = iter(range(1_000))
 
     def new_rules() -> float:
@@ -216,18 +215,7 @@ def run(ctx: BenchContext) -> list[Figure]:
             settings=ReviewSettings(rules=(extra, *inputs.settings.rules)),
             adjustments=inputs.adjustments,
         )
-        return ctx.time_call(
-            lambda: reviewed_timeline(
-                root,
-                start,
-                end,
-                policy,
-                edited,
-                cache=disk_backed_cache(store, max_days=days + 10),
-                facts_cache=FactsCache(max_files=days + 10),
-                now=now,
-            )
-        )
+        return in_new_process(edited)
 
     rules_s = ctx.median_of(new_rules, warmup=0)
     cache = DayCache(max_days=days + 10)
