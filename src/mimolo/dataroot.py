@@ -108,6 +108,11 @@ class DataRoot:
         return self.control_dir / "templates"
 
     @property
+    def cache_dir(self) -> Path:
+        """Control's derived copies (decoded days, kept review pieces): safe to delete."""
+        return self.control_dir / "cache"
+
+    @property
     def logs_dir(self) -> Path:
         return self.root / "logs"
 

@@ -48,8 +48,12 @@ _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(_Columns)
 
 
+DISK_CACHE_DIR = "timeline"
+"""The decoded days' directory in a cache directory (``DataRoot.cache_dir``)."""
+
+
 def cache_dir(data_root: DataRoot) -> Path:
-    return data_root.control_dir / "cache" / "timeline"
+    return data_root.cache_dir / DISK_CACHE_DIR
 
 
 class DiskCache:
@@ -169,4 +173,11 @@ def _summaries(cols: _Columns) -> list[TimelineSummary]:
     return list(map(TimelineSummary, *columns))
 
 
-__all__ = ["FORMAT_VERSION", "DiskCache", "cache_dir", "float_column", "int_column"]
+__all__ = [
+    "DISK_CACHE_DIR",
+    "FORMAT_VERSION",
+    "DiskCache",
+    "cache_dir",
+    "float_column",
+    "int_column",
+]

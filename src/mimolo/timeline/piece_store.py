@@ -96,8 +96,12 @@ _digest_decoder = msgspec.msgpack.Decoder(_Digest)
 _run_decoder = msgspec.msgpack.Decoder(_Run)
 
 
+PIECE_STORE_DIR = "review"
+"""The kept pieces' directory in a cache directory (``DataRoot.cache_dir``)."""
+
+
 def store_dir(data_root: DataRoot) -> Path:
-    return data_root.control_dir / "cache" / "review"
+    return data_root.cache_dir / PIECE_STORE_DIR
 
 
 def policy_digest(policy_key: Hashable) -> str:
@@ -375,6 +379,7 @@ def _names(names: list[str | None], refs: list[int]) -> list[str]:
 __all__ = [
     "DEFAULT_MAX_FILES",
     "FORMAT_VERSION",
+    "PIECE_STORE_DIR",
     "PieceStore",
     "StoredMember",
     "policy_digest",

@@ -13,9 +13,9 @@ from mimolo.dataroot import DataRoot
 from mimolo.errors import ConfigError
 from mimolo.timeline.cache import DEFAULT_MAX_DAYS, DayCache
 from mimolo.timeline.derive import derive_timeline
-from mimolo.timeline.disk_cache import DiskCache
+from mimolo.timeline.disk_cache import DISK_CACHE_DIR, DiskCache
 from mimolo.timeline.models import Timeline, TimelinePolicy, TimelineSummary, to_epoch
-from mimolo.timeline.piece_store import PieceStore
+from mimolo.timeline.piece_store import PIECE_STORE_DIR, PieceStore
 from mimolo.timeline.reader import ReadWarning, evidence_days, read_file
 from mimolo.timeline.warm import ProcessWarmer
 
@@ -36,8 +36,8 @@ def disk_backed_cache(directory: Path, *, max_days: int = DEFAULT_MAX_DAYS) -> D
     workers = os.cpu_count() or 1
     return DayCache(
         max_days=max_days,
-        disk=DiskCache(directory / "timeline"),
-        pieces=PieceStore(directory / "review"),
+        disk=DiskCache(directory / DISK_CACHE_DIR),
+        pieces=PieceStore(directory / PIECE_STORE_DIR),
         warmer=ProcessWarmer(workers) if workers > 1 else None,
     )
 
@@ -47,7 +47,7 @@ def cache_for(data_root: DataRoot) -> DayCache:
     with _ROOT_LOCK:
         cache = _ROOT_CACHES.get(data_root.root)
         if cache is None:
-            cache = disk_backed_cache(data_root.control_dir / "cache")
+            cache = disk_backed_cache(data_root.cache_dir)
             _ROOT_CACHES[data_root.root] = cache
         return cache
 
