@@ -293,11 +293,12 @@ def cached_base(
 ) -> tuple[list[Piece], list[ReadWarning]]:
     """``base_pieces`` of ``[start, end]`` read from the data root, run by run, closed
     runs wholly inside the window kept in ``cache.derived`` (and ``cache.pieces``)."""
-    today: date = (now or datetime.now(UTC)).astimezone(UTC).date()
+    moment = now or datetime.now(UTC)  # one clock reading: the workers' "today" is ours
+    today: date = moment.astimezone(UTC).date()
     lo, hi = to_epoch(start), to_epoch(end)
     reader = _Reader(cache, policy, rules_key, today)
     days = evidence_days(start.astimezone(UTC), end.astimezone(UTC))
-    warm = _Warm(reader, root, policy, compiled, now or datetime.now(UTC))
+    warm = _Warm(reader, root, policy, compiled, moment)
     if warm.on:
         unread = [(d, _unread(reader, root.evidence_file(d))) for d in days if d < today]
         warm.days([(d, n) for d, n in unread if n])
