@@ -201,8 +201,6 @@ class PieceStore:
         """Checksum, temp file and rename, best effort: a copy torn by a crash fails its
         checksum, so a miss (no fsync: this is a cache)."""
         data = hashlib.blake2b(payload, digest_size=_SUM).digest() + payload
-        if not self.writable():
-            return
         try:
             write_atomic(path, data, durable=False)
         except OSError as exc:
@@ -249,6 +247,8 @@ class PieceStore:
     def store_digest(
         self, identity: FileIdentity, policy: str, bounds: Bounds, warnings: Sequence[ReadWarning]
     ) -> None:
+        if not self.writable():
+            return
         digest = _Digest(
             version=FORMAT_VERSION,
             identity=identity,
@@ -293,6 +293,8 @@ class PieceStore:
         policy: str,
         pieces: Sequence[Piece],
     ) -> None:
+        if not self.writable():
+            return  # before encoding: the pieces of a year are most of the work
         run = _encode_run(identities, rules, policy, pieces)
         self._write(self._run_path(identities, rules, policy), _encoder.encode(run))
 
